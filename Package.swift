@@ -1,0 +1,93 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// A fixture plugin for the host's tests: its own dynamic library, depending on the SDK only.
+func fixture(_ name: String, dependencies: [Target.Dependency] = []) -> [Target] {
+    [
+        .target(
+            name: name,
+            dependencies: [.product(name: "QuikSDK", package: "SDK")] + dependencies,
+            path: "Tests/Fixtures/\(name)"
+        )
+    ]
+}
+
+let fixtures = [
+    "FixtureEchoV1", "FixtureEchoV2", "FixtureBadABI", "FixtureNoEntry", "FixtureSetupThrows",
+    "FixtureOutsideMount", "FixtureMountClash", "FixtureRogue", "FixtureDependent", "FixtureSlowpoke",
+]
+
+let package = Package(
+    name: "QuikApp",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "quikapp", targets: ["quikapp"]),
+        .executable(name: "quikapp-bench", targets: ["QuikBench"]),
+    ] + fixtures.map { .library(name: $0, type: .dynamic, targets: [$0]) },
+    dependencies: [
+        .package(path: "SDK"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.24.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+    ],
+    targets: [
+        .target(
+            name: "QuikHost",
+            dependencies: [
+                .product(name: "QuikSDK", package: "SDK"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Sources/Host"
+        ),
+        .executableTarget(
+            name: "quikapp",
+            dependencies: [
+                "QuikHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "QuikBench",
+            dependencies: [
+                "QuikHost",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/QuikBench"
+        ),
+        .target(
+            name: "FixtureEchoCore",
+            dependencies: [.product(name: "QuikSDK", package: "SDK")],
+            path: "Tests/Fixtures/FixtureEchoCore"
+        ),
+        .testTarget(
+            name: "QuikHostTests",
+            dependencies: [
+                "QuikHost",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]
+        ),
+    ]
+        + fixtures.flatMap { name in
+            fixture(name, dependencies: name.hasPrefix("FixtureEcho") ? ["FixtureEchoCore"] : [])
+        }
+)

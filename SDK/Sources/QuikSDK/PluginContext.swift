@@ -1,0 +1,82 @@
+import Foundation
+
+/// Everything a plugin may do, handed to ``QuikPlugin/setup(_:)``.
+///
+/// Registration calls (`addRoute`, `onFrame`, `subscribe`, `provideService`,
+/// `intercept`) are made during setup; the host activates them together once
+/// setup returns, and swaps them together on a hot reload. Later SDK versions
+/// add requirements here with default implementations, so plugins built
+/// against this version keep working.
+public protocol PluginContext: Sendable {
+    /// The plugin's name from its manifest.
+    var pluginName: String { get }
+    /// The plugin's settings from `plugins.yml`, defaults filled in.
+    var settings: PluginSettings { get }
+    /// The plugin's logger.
+    var logger: any PluginLogger { get }
+    /// The plugin's metrics.
+    var metrics: any PluginMetrics { get }
+
+    /// Serves `method path` under `/api/v1/<mount>`; `path` is relative to the mount
+    /// (`"/"`, `"/{id}"`, `"/{id}/pins"`). A path outside the mount is refused.
+    func addRoute(_ method: RouteMethod, _ path: String, options: RouteOptions, handler: @escaping RouteHandler) throws
+
+    /// Handles realtime client frames of `type`, which the manifest must list in `frames`.
+    func onFrame(_ type: String, handler: @escaping FrameHandler) throws
+
+    /// Pushes an event to the sockets of `audience`.
+    func send(_ event: RealtimeEvent, to audience: Audience) async
+
+    /// Adds users to a realtime group (such as `channel:<id>`); their sockets receive its events.
+    func joinGroup(_ group: String, userIds: [String]) async
+
+    /// Removes users from a realtime group; their sockets stop receiving its events at once.
+    func leaveGroup(_ group: String, userIds: [String]) async
+
+    /// Publishes an event; the topic must lie in a namespace the manifest claims.
+    /// Returns the event's id.
+    @discardableResult
+    func publish(_ topic: String, payload: Data) async throws -> String
+
+    /// Receives events whose topic matches `pattern`: `*` stands for one segment,
+    /// a trailing `**` for any number (`message.*`, `channel.**`, `**`).
+    func subscribe(_ pattern: String, handler: @escaping EventHandler) throws
+
+    /// Offers a service others call with ``callService(plugin:service:payload:)``.
+    func provideService(_ name: String, handler: @escaping ServiceHandler) throws
+
+    /// Calls another plugin's service; the plugin must be in the manifest's dependencies
+    /// and running. Errors it throws as ``PluginError`` come back as such.
+    func callService(plugin: String, service: String, payload: Data) async throws -> Data
+
+    /// Takes part in another plugin's hook, which the manifest must list in `intercepts`.
+    /// Lower `order` runs first.
+    func intercept(_ hook: String, order: Int, handler: @escaping HookHandler) throws
+
+    /// Runs a hook this plugin declared through its interceptors, each under the host's deadline.
+    func runHook(_ hook: String, payload: Data) async throws -> HookOutcome
+}
+
+extension PluginContext {
+    /// Serves a route with default options (authentication required).
+    public func addRoute(_ method: RouteMethod, _ path: String, handler: @escaping RouteHandler) throws {
+        try addRoute(method, path, options: RouteOptions(), handler: handler)
+    }
+
+    /// Publishes `value` encoded with the contract's encoder.
+    @discardableResult
+    public func publish<T: Encodable>(_ topic: String, _ value: T) async throws -> String {
+        try await publish(topic, payload: JSONEncoder.quik.encode(value))
+    }
+
+    /// Calls a service with Codable values in and out.
+    public func call<Request: Encodable, Reply: Decodable>(
+        _ plugin: String,
+        _ service: String,
+        _ request: Request,
+        as reply: Reply.Type
+    ) async throws -> Reply {
+        let data = try await callService(plugin: plugin, service: service, payload: JSONEncoder.quik.encode(request))
+        return try JSONDecoder.quik.decode(reply, from: data)
+    }
+}

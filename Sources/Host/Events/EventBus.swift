@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+import QuikSDK
+import ServiceLifecycle
+import Synchronization
+
+/// The in-process event bus.
+///
+/// Each subscription has its own bounded queue and its own consumer task, so a
+/// slow subscriber delays only itself: publishing never waits, other
+/// subscribers are untouched, and when a subscription's queue is full the new
+/// event is dropped for that subscription alone and counted. One consumer per
+/// subscription keeps delivery in publish order.
+final class EventBus: Service, Sendable {
+    /// One subscription's registration.
+    struct Subscription: Sendable {
+        let pattern: TopicPattern
+        let plugin: String
+        let handler: EventHandler
+    }
+
+    private final class Subscriber: Sendable {
+        let id: Int
+        let owner: Int
+        let pattern: TopicPattern
+        let plugin: String
+        let handler: EventHandler
+        let stream: AsyncStream<Event>
+        let continuation: AsyncStream<Event>.Continuation
+
+        init(id: Int, owner: Int, subscription: Subscription, capacity: Int) {
+            self.id = id
+            self.owner = owner
+            self.pattern = subscription.pattern
+            self.plugin = subscription.plugin
+            self.handler = subscription.handler
+            (stream, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingOldest(capacity))
+        }
+    }
+
+    private struct State {
+        var subscribers: [Subscriber] = []
+        var nextID = 0
+    }
+
+    private let state = Mutex(State())
+    private let capacity: Int
+    private let metrics: HostMetrics
+    private let logger: Logger
+    private let started: AsyncStream<Subscriber>
+    private let starter: AsyncStream<Subscriber>.Continuation
+
+    init(capacity: Int, metrics: HostMetrics, logger: Logger) {
+        self.capacity = capacity
+        self.metrics = metrics
+        self.logger = logger
+        (started, starter) = AsyncStream.makeStream(of: Subscriber.self)
+    }
+
+    /// Delivers `event` to every matching subscription without waiting for any of them.
+    func publish(_ event: Event) {
+        let targets = state.withLock { $0.subscribers.filter { $0.pattern.matches(event.topic) } }
+        metrics.eventPublished(topic: event.topic)
+        for subscriber in targets {
+            if case .dropped = subscriber.continuation.yield(event) {
+                metrics.eventDropped(plugin: subscriber.plugin)
+                logger.warning(
+                    "event dropped: subscriber queue full",
+                    metadata: ["plugin": "\(subscriber.plugin)", "pattern": "\(subscriber.pattern)", "topic": "\(event.topic)"])
+            }
+        }
+    }
+
+    /// Replaces the subscriptions owned by `owner` (a plugin instance) with those of
+    /// `newOwner` in one step; either side may be `nil`. The old queues finish what they hold.
+    func replace(owner: Int?, with newOwner: Int?, subscriptions: [Subscription]) {
+        let (removed, added) = state.withLock { state -> ([Subscriber], [Subscriber]) in
+            var removed: [Subscriber] = []
+            if let owner {
+                removed = state.subscribers.filter { $0.owner == owner }
+                state.subscribers.removeAll { $0.owner == owner }
+            }
+            var added: [Subscriber] = []
+            if let newOwner {
+                for subscription in subscriptions {
+                    state.nextID += 1
+                    added.append(Subscriber(id: state.nextID, owner: newOwner, subscription: subscription, capacity: capacity))
+                }
+                state.subscribers += added
+            }
+            return (removed, added)
+        }
+        for subscriber in removed { subscriber.continuation.finish() }
+        for subscriber in added { starter.yield(subscriber) }
+    }
+
+    /// Number of live subscriptions.
+    var subscriptionCount: Int { state.withLock { $0.subscribers.count } }
+
+    /// Runs one consumer per subscription until shutdown, then lets each finish its queue.
+    func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                try? await gracefulShutdown()
+                self.starter.finish()
+                let all = self.state.withLock { state in
+                    defer { state.subscribers.removeAll() }
+                    return state.subscribers
+                }
+                for subscriber in all { subscriber.continuation.finish() }
+            }
+            for await subscriber in started {
+                group.addTask {
+                    for await event in subscriber.stream {
+                        await subscriber.handler(event)
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+import QuikSDK
+
+/// A route the host serves itself at an exact path.
+public struct BuiltinRoute: Sendable {
+    /// The method it answers.
+    public var method: RouteMethod
+    /// The exact path, such as `/api/v1/bench/hello`.
+    public var path: String
+    /// Authentication and documentation.
+    public var options: RouteOptions
+    /// The handler, with the same request and response values a plugin route has.
+    public var handler: RouteHandler
+
+    /// Creates a built-in route.
+    public init(method: RouteMethod, path: String, options: RouteOptions = RouteOptions(), handler: @escaping RouteHandler) {
+        self.method = method
+        self.path = path
+        self.options = options
+        self.handler = handler
+    }
+}
+
+/// What every part of a running host shares.
+final class HostCore: Sendable {
+    static let version = "0.1.0"
+
+    let configuration: HostConfiguration
+    let logger: Logger
+    let metrics: HostMetrics
+    let runtime: HostRuntime
+    let manager: PluginManager
+    let authenticator: any Authenticator
+    let builtinRoutes: [BuiltinRoute]
+    let startedAt = ContinuousClock.now
+
+    init(configuration: HostConfiguration, authenticator: any Authenticator, builtinRoutes: [BuiltinRoute], logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.metrics = HostMetrics()
+        self.runtime = HostRuntime(configuration: configuration, metrics: metrics, logger: logger)
+        self.manager = PluginManager(runtime: runtime)
+        self.authenticator = authenticator
+        self.builtinRoutes = builtinRoutes
+    }
+
+    struct Health: Encodable {
+        let status: String
+        let version: String
+        let uptimeS: Int
+        let plugins: [PluginHealth]
+    }
+
+    struct PluginHealth: Encodable {
+        let name: String
+        let version: String?
+        let state: PluginStatus.State
+        let error: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(version, forKey: .version)
+            try container.encode(state, forKey: .state)
+            try container.encode(error, forKey: .error)
+        }
+
+        enum CodingKeys: String, CodingKey { case name, version, state, error }
+    }
+
+    func health() -> Health {
+        let plugins = manager.statuses.map { PluginHealth(name: $0.name, version: $0.version, state: $0.state, error: $0.error) }
+        return Health(
+            status: plugins.allSatisfy { $0.state == .running } ? "ok" : "degraded",
+            version: Self.version,
+            uptimeS: Int((ContinuousClock.now - startedAt).components.seconds),
+            plugins: plugins)
+    }
+
+    func openAPI() -> Data {
+        OpenAPIDocument.build(
+            version: Self.version,
+            instances: runtime.snapshot.active.values.sorted { $0.name < $1.name },
+            devMode: configuration.devMode)
+    }
+}

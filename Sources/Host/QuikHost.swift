@@ -1,0 +1,127 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import QuikSDK
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// The QuikApp host: loads the plugins of `plugins.yml` and serves HTTP and the
+/// realtime socket until it is shut down.
+///
+/// ```swift
+/// let host = QuikHost(configuration: try PluginsFile.load(path: "plugins.yml"), logger: logger)
+/// try await host.run()
+/// ```
+public final class QuikHost: Sendable {
+    let core: HostCore
+    private let group = Mutex<ServiceGroup?>(nil)
+    private let shutdownRequested = Mutex(false)
+    private let listening = Mutex<Int?>(nil)
+
+    /// Creates a host. Nothing is loaded or bound until ``start()`` or ``run(gracefulShutdownSignals:onListening:)``.
+    public init(
+        configuration: HostConfiguration,
+        authenticator: any Authenticator = NoAuthenticator(),
+        builtinRoutes: [BuiltinRoute] = [],
+        logger: Logger
+    ) {
+        core = HostCore(configuration: configuration, authenticator: authenticator, builtinRoutes: builtinRoutes, logger: logger)
+    }
+
+    /// The configuration in force.
+    public var configuration: HostConfiguration { core.configuration }
+
+    /// The enabled plugins and where each stands.
+    public var pluginStatuses: [PluginStatus] { core.manager.statuses }
+
+    /// Realtime sockets open now.
+    public var openSockets: Int { core.runtime.gateway.connectionCount }
+
+    /// The port the server listens on, once it does.
+    public var port: Int? { listening.withLock { $0 } }
+
+    /// Loads and sets up every enabled plugin without serving. Throws for a
+    /// configuration error; plugin failures are reported in ``pluginStatuses``.
+    public func start() async throws(ConfigurationError) {
+        try await core.manager.loadAll()
+    }
+
+    /// Reloads one plugin from its library; the previous version keeps serving if this fails.
+    @discardableResult
+    public func reload(_ name: String) async throws(PluginLoadError) -> PluginStatus {
+        try await core.manager.reload(name)
+    }
+
+    /// Loads the plugins, serves until a shutdown signal or ``shutdown()``, then
+    /// drains: sockets are closed with 1001, in-flight requests finish, plugins stop.
+    public func run(
+        gracefulShutdownSignals: [UnixSignal] = [],
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
+        try await start()
+        let core = self.core
+        let configuration = core.configuration
+        let application = Application(
+            responder: HostResponder(host: core),
+            server: .http1WebSocketUpgrade(
+                configuration: .init(ws: .init(maxFrameSize: configuration.maxFrameBytes))
+            ) { head, _, _ in
+                guard head.path.map(Self.pathOnly) == "/api/v1/realtime" else { return .dontUpgrade }
+                let token = BearerToken.from(head.headerFields[.authorization]) ?? Self.queryToken(head.path)
+                let principal = if let token { await core.authenticator.authenticate(bearer: token) } else { Principal?.none }
+                return .upgrade([:]) { inbound, outbound, _ in
+                    await core.runtime.gateway.serve(principal: principal, inbound: inbound, outbound: outbound) { frame in
+                        try await core.runtime.dispatchFrame(frame)
+                    }
+                }
+            },
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port)),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                self.listening.withLock { $0 = port }
+                core.logger.info("listening", metadata: ["host": "\(configuration.host)", "port": "\(port)"])
+                await onListening(port)
+            },
+            logger: core.logger
+        )
+        var services: [any Service] = [core.runtime.bus, core.manager]
+        if configuration.devMode {
+            services.append(PluginWatcher(manager: core.manager, configuration: configuration, logger: core.logger))
+        }
+        services += [application, core.runtime.gateway]
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: gracefulShutdownSignals,
+            logger: core.logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.drainTimeout * 3
+        let serviceGroup = ServiceGroup(configuration: groupConfiguration)
+        let stopAtOnce = group.withLock { stored in
+            stored = serviceGroup
+            return shutdownRequested.withLock { $0 }
+        }
+        if stopAtOnce { await serviceGroup.triggerGracefulShutdown() }
+        try await serviceGroup.run()
+    }
+
+    /// Starts a graceful shutdown; ``run(gracefulShutdownSignals:onListening:)`` returns when it is done.
+    public func shutdown() async {
+        let serviceGroup = group.withLock { stored in
+            shutdownRequested.withLock { $0 = true }
+            return stored
+        }
+        await serviceGroup?.triggerGracefulShutdown()
+    }
+
+    private static func pathOnly(_ path: String) -> String {
+        String(path.prefix { $0 != "?" })
+    }
+
+    private static func queryToken(_ path: String?) -> String? {
+        guard let path, let mark = path.firstIndex(of: "?") else { return nil }
+        let value = QueryString.parse(String(path[path.index(after: mark)...])).first { $0.name == "token" }?.value
+        return value?.isEmpty == false ? value : nil
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import QuikSDK
+import Synchronization
+
+/// One open realtime socket: who owns it and its bounded send queue.
+final class RealtimeConnection: Sendable {
+    enum Outbound: Sendable {
+        /// An event; the writer numbers it with the connection's next `seq`.
+        case event(topicJSON: String, data: String)
+        /// A reply frame, already encoded.
+        case frame(String)
+    }
+
+    /// Why the server closed the socket.
+    enum CloseReason: Sendable {
+        case slowConsumer
+        case shutdown
+    }
+
+    let id: String
+    let principal: Principal
+    let outbox: AsyncStream<Outbound>
+    private let continuation: AsyncStream<Outbound>.Continuation
+    private let closeReason = Mutex<CloseReason?>(nil)
+
+    init(id: String, principal: Principal, capacity: Int) {
+        self.id = id
+        self.principal = principal
+        (outbox, continuation) = AsyncStream.makeStream(of: Outbound.self, bufferingPolicy: .bufferingOldest(capacity))
+    }
+
+    /// Queues a frame; returns `false` when the queue is full (the client is too slow).
+    func enqueue(_ frame: Outbound) -> Bool {
+        switch continuation.yield(frame) {
+        case .dropped: false
+        default: true
+        }
+    }
+
+    /// Ends the send queue; the writer closes the socket with the reason's code.
+    func close(_ reason: CloseReason) {
+        closeReason.withLock { current in
+            if current == nil { current = reason }
+        }
+        continuation.finish()
+    }
+
+    /// Ends the send queue because the socket is gone.
+    func finish() { continuation.finish() }
+
+    var reason: CloseReason? { closeReason.withLock { $0 } }
+}
+
+/// Close codes the gateway uses.
+enum RealtimeCloseCode {
+    /// The token was missing or invalid.
+    static let unauthorized: UInt16 = 4401
+    /// The client read too slowly and its send queue overflowed.
+    static let slowConsumer: UInt16 = 4008
+    /// The server is shutting down.
+    static let goingAway: UInt16 = 1001
+}

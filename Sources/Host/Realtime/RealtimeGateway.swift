@@ -1,0 +1,257 @@
+import Foundation
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import QuikSDK
+import ServiceLifecycle
+import Synchronization
+
+/// The realtime gateway: users, their sockets and named groups; nothing of channels.
+final class RealtimeGateway: Service, Sendable {
+    private struct State {
+        var connections: [String: RealtimeConnection] = [:]
+        var byUser: [String: Set<String>] = [:]
+        var groups: [String: Set<String>] = [:]
+        var shuttingDown = false
+    }
+
+    private let state = Mutex(State())
+    private let configuration: HostConfiguration
+    private let metrics: HostMetrics
+    private let logger: Logger
+
+    init(configuration: HostConfiguration, metrics: HostMetrics, logger: Logger) {
+        self.configuration = configuration
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    // MARK: Delivery
+
+    func send(_ event: RealtimeEvent, to audience: Audience) {
+        let targets = state.withLock { state -> [RealtimeConnection] in
+            let users: Set<String> =
+                switch audience {
+                case .user(let user): [user]
+                case .users(let users): Set(users)
+                case .group(let group): state.groups[group] ?? []
+                @unknown default: []
+                }
+            return users.flatMap { state.byUser[$0] ?? [] }.compactMap { state.connections[$0] }
+        }
+        guard !targets.isEmpty else { return }
+        let frame = RealtimeConnection.Outbound.event(
+            topicJSON: JSONText.quoted(event.topic),
+            data: String(decoding: event.data.isEmpty ? Data("null".utf8) : event.data, as: UTF8.self))
+        for connection in targets where !connection.enqueue(frame) {
+            metrics.socketClosedSlow()
+            logger.warning("closing slow realtime socket", metadata: ["connection": "\(connection.id)"])
+            connection.close(.slowConsumer)
+        }
+    }
+
+    func join(_ group: String, userIds: [String]) {
+        state.withLock { $0.groups[group, default: []].formUnion(userIds) }
+    }
+
+    func leave(_ group: String, userIds: [String]) {
+        state.withLock { state in
+            state.groups[group]?.subtract(userIds)
+            if state.groups[group]?.isEmpty == true { state.groups[group] = nil }
+        }
+    }
+
+    // MARK: One socket
+
+    /// Serves one upgraded socket until either side closes it.
+    /// `dispatch` hands a client frame to the plugin that registered its type and
+    /// returns `false` when none did.
+    func serve(
+        principal: Principal?,
+        inbound: WebSocketInboundStream,
+        outbound: WebSocketOutboundWriter,
+        dispatch: @escaping FrameDispatch
+    ) async {
+        guard let principal else {
+            try? await outbound.close(.unknown(RealtimeCloseCode.unauthorized), reason: "unauthorized")
+            return
+        }
+        let connection = RealtimeConnection(id: ConnectionID.make(), principal: principal, capacity: configuration.socketQueueCapacity)
+        guard register(connection) else {
+            try? await outbound.close(.unknown(RealtimeCloseCode.goingAway), reason: "server shutting down")
+            return
+        }
+        defer { unregister(connection) }
+        _ = connection.enqueue(.frame(JSONText.object([
+            ("type", JSONText.quoted("hello")),
+            ("user_id", JSONText.quoted(principal.userId)),
+            ("connection_id", JSONText.quoted(connection.id)),
+        ])))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.write(connection, to: outbound) }
+            group.addTask {
+                await self.read(connection, from: inbound, dispatch: dispatch)
+                connection.finish()
+            }
+            await group.next()
+            connection.finish()
+            group.cancelAll()
+        }
+    }
+
+    private func write(_ connection: RealtimeConnection, to outbound: WebSocketOutboundWriter) async {
+        var seq = 0
+        do {
+            for await frame in connection.outbox {
+                switch frame {
+                case .event(let topicJSON, let data):
+                    seq += 1
+                    try await outbound.write(.text("{\"type\":\"event\",\"topic\":\(topicJSON),\"data\":\(data),\"seq\":\(seq)}"))
+                case .frame(let text):
+                    try await outbound.write(.text(text))
+                }
+            }
+            switch connection.reason {
+            case .slowConsumer:
+                try await outbound.close(.unknown(RealtimeCloseCode.slowConsumer), reason: "send queue overflow")
+            case .shutdown:
+                try await outbound.close(.unknown(RealtimeCloseCode.goingAway), reason: "server shutting down")
+            case nil:
+                break
+            }
+        } catch {
+            logger.debug("realtime write ended", metadata: ["connection": "\(connection.id)", "error": "\(error)"])
+        }
+    }
+
+    private func read(_ connection: RealtimeConnection, from inbound: WebSocketInboundStream, dispatch: FrameDispatch) async {
+        do {
+            for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
+                guard case .text(let text) = message else {
+                    reply(connection, id: nil, error: PluginError(.badRequest, "frames are JSON text"))
+                    continue
+                }
+                await handle(text, on: connection, dispatch: dispatch)
+            }
+        } catch {
+            logger.debug("realtime read ended", metadata: ["connection": "\(connection.id)", "error": "\(error)"])
+        }
+    }
+
+    private func handle(_ text: String, on connection: RealtimeConnection, dispatch: FrameDispatch) async {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
+            let type = object["type"] as? String
+        else {
+            reply(connection, id: nil, error: PluginError(.badRequest, "a frame is a JSON object with a string 'type'"))
+            return
+        }
+        let id: String? =
+            switch object["id"] {
+            case let value as String: value
+            case let value as NSNumber: value.stringValue
+            default: nil
+            }
+        if type == "ping" {
+            var fields = [("type", JSONText.quoted("pong"))]
+            if let id { fields.append(("id", JSONText.quoted(id))) }
+            _ = connection.enqueue(.frame(JSONText.object(fields)))
+            return
+        }
+        let frame = ClientFrame(type: type, id: id, json: Data(text.utf8), principal: connection.principal, connectionId: connection.id)
+        do {
+            guard try await dispatch(frame) else {
+                reply(connection, id: id, error: PluginError(.badRequest, "unknown frame type '\(type)'"))
+                return
+            }
+            if let id { _ = connection.enqueue(.frame(JSONText.object([("type", JSONText.quoted("ack")), ("id", JSONText.quoted(id))]))) }
+        } catch let error as PluginError {
+            reply(connection, id: id, error: error)
+        } catch is DeadlineExceeded {
+            reply(connection, id: id, error: PluginError(.unavailable, "frame '\(type)' was not handled in time"))
+        } catch {
+            logger.error("frame handler failed", metadata: ["type": "\(type)", "error": "\(error)"])
+            reply(connection, id: id, error: PluginError(.internalError, "internal error"))
+        }
+    }
+
+    private func reply(_ connection: RealtimeConnection, id: String?, error: PluginError) {
+        _ = connection.enqueue(.frame(JSONText.object([
+            ("type", JSONText.quoted("error")),
+            ("id", id.map(JSONText.quoted) ?? "null"),
+            ("error", JSONText.object([("code", JSONText.quoted(error.code.rawValue)), ("message", JSONText.quoted(error.message))])),
+        ])))
+    }
+
+    private func register(_ connection: RealtimeConnection) -> Bool {
+        let count = state.withLock { state -> Int? in
+            guard !state.shuttingDown else { return nil }
+            state.connections[connection.id] = connection
+            state.byUser[connection.principal.userId, default: []].insert(connection.id)
+            return state.connections.count
+        }
+        guard let count else { return false }
+        metrics.sockets(open: count)
+        return true
+    }
+
+    private func unregister(_ connection: RealtimeConnection) {
+        let count = state.withLock { state in
+            state.connections[connection.id] = nil
+            let user = connection.principal.userId
+            state.byUser[user]?.remove(connection.id)
+            if state.byUser[user]?.isEmpty == true { state.byUser[user] = nil }
+            return state.connections.count
+        }
+        metrics.sockets(open: count)
+    }
+
+    // MARK: Service
+
+    /// Waits for shutdown, then closes every socket with 1001 and waits (bounded) for them to go.
+    func run() async throws {
+        try? await gracefulShutdown()
+        let open = state.withLock { state in
+            state.shuttingDown = true
+            return Array(state.connections.values)
+        }
+        for connection in open { connection.close(.shutdown) }
+        let deadline = ContinuousClock.now + configuration.drainTimeout
+        while connectionCount > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+/// Hands a client frame to its plugin; `false` when no plugin registered the type.
+typealias FrameDispatch = @Sendable (ClientFrame) async throws -> Bool
+
+/// Connection ids: unique and time-ordered.
+enum ConnectionID {
+    static func make() -> String { "c" + EventID.make() }
+}
+
+/// Small JSON writing for frames, without a round trip through Codable.
+enum JSONText {
+    static func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20: result += String(format: "\\u%04x", scalar.value)
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+
+    /// `{"a":…,"b":…}` from already-encoded values, in the given order.
+    static func object(_ fields: [(String, String)]) -> String {
+        "{" + fields.map { "\(quoted($0.0)):\($0.1)" }.joined(separator: ",") + "}"
+    }
+}
