@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import Logging
+import QuikHost
+
+@main
+struct QuikAppCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quikapp",
+        abstract: "The QuikApp team-chat host: loads the plugins listed in plugins.yml and serves them.",
+        subcommands: [Serve.self, PluginsCommand.self])
+}
+
+/// Options every command that reads `plugins.yml` takes.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "The deployment's plugin list and settings.")
+    var config = "plugins.yml"
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func load() throws -> HostConfiguration {
+        do {
+            return try PluginsFile.load(path: config)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func logger() -> Logger {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var logger = Logger(label: "quikapp")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        return logger
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve HTTP and the realtime socket until SIGINT or SIGTERM.")
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "Address to listen on (overrides server.host).")
+    var host: String?
+
+    @Option(help: "Port to listen on (overrides server.port).")
+    var port: Int?
+
+    @Flag(help: "Development mode: reload plugins when their libraries change; enables the reload endpoint.")
+    var dev = false
+
+    func run() async throws {
+        var configuration = try options.load()
+        if let host { configuration.host = host }
+        if let port { configuration.port = port }
+        configuration.devMode = dev
+        let logger = options.logger()
+        let quikHost = QuikHost(configuration: configuration, logger: logger)
+        do {
+            try await quikHost.run(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch let error as ConfigurationError {
+            throw ValidationError("\(error)")
+        }
+    }
+}
+
+struct PluginsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plugins",
+        abstract: "Inspect the plugins of plugins.yml.",
+        subcommands: [List.self, Check.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the plugins of plugins.yml with their manifests.")
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            let host = QuikHost(configuration: try options.load(), logger: options.logger())
+            for listing in host.listPlugins() {
+                let state = listing.enabled ? "enabled " : "disabled"
+                if let manifest = listing.manifest {
+                    let mount = manifest.mount.map { "/api/v1/\($0)" } ?? "-"
+                    let sdk = listing.sdkVersion?.description ?? "?"
+                    let dependencies = manifest.dependencies.isEmpty ? "" : "  needs \(manifest.dependencies.joined(separator: ","))"
+                    print("\(listing.name)  \(state)  v\(manifest.version)  sdk \(sdk)  \(mount)  \(listing.path)\(dependencies)")
+                } else {
+                    print("\(listing.name)  \(state)  \(listing.problem ?? "unreadable")")
+                }
+            }
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load and set up every enabled plugin without serving; exit 1 if any is not running.")
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            let host = QuikHost(configuration: try options.load(), logger: options.logger())
+            do {
+                try await host.start()
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            var healthy = true
+            for status in host.pluginStatuses {
+                let detail = status.error.map { ": \($0)" } ?? ""
+                print("\(status.name)  \(status.state.rawValue)  \(status.version ?? "-")\(detail)")
+                healthy = healthy && status.state == .running
+            }
+            if !healthy { throw ExitCode(1) }
+        }
+    }
+}
