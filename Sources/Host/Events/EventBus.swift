@@ -45,13 +45,15 @@ final class EventBus: Service, Sendable {
 
     private let state = Mutex(State())
     private let capacity: Int
+    private let drainTimeout: Duration
     private let metrics: HostMetrics
     private let logger: Logger
     private let started: AsyncStream<Subscriber>
     private let starter: AsyncStream<Subscriber>.Continuation
 
-    init(capacity: Int, metrics: HostMetrics, logger: Logger) {
+    init(capacity: Int, drainTimeout: Duration, metrics: HostMetrics, logger: Logger) {
         self.capacity = capacity
+        self.drainTimeout = drainTimeout
         self.metrics = metrics
         self.logger = logger
         (started, starter) = AsyncStream.makeStream(of: Subscriber.self)
@@ -97,25 +99,44 @@ final class EventBus: Service, Sendable {
     /// Number of live subscriptions.
     var subscriptionCount: Int { state.withLock { $0.subscribers.count } }
 
-    /// Runs one consumer per subscription until shutdown, then lets each finish its queue.
+    /// Runs one consumer per subscription until shutdown, then lets each finish
+    /// its queue for up to `drainTimeout` before cancelling what is left.
     func run() async throws {
-        await withDiscardingTaskGroup { group in
-            group.addTask {
-                try? await gracefulShutdown()
-                self.starter.finish()
-                let all = self.state.withLock { state in
-                    defer { state.subscribers.removeAll() }
-                    return state.subscribers
-                }
-                for subscriber in all { subscriber.continuation.finish() }
-            }
-            for await subscriber in started {
+        let consumers = ConsumerCount()
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
                 group.addTask {
-                    for await event in subscriber.stream {
-                        await subscriber.handler(event)
+                    try? await gracefulShutdown()
+                    self.starter.finish()
+                    let all = self.state.withLock { state in
+                        defer { state.subscribers.removeAll() }
+                        return state.subscribers
+                    }
+                    for subscriber in all { subscriber.continuation.finish() }
+                    let deadline = ContinuousClock.now + self.drainTimeout
+                    while consumers.value.load(ordering: .acquiring) > 0 {
+                        guard ContinuousClock.now < deadline else { throw DrainExpired() }
+                        try await Task.sleep(for: .milliseconds(10))
+                    }
+                }
+                for await subscriber in started {
+                    consumers.value.add(1, ordering: .acquiringAndReleasing)
+                    group.addTask {
+                        defer { consumers.value.subtract(1, ordering: .acquiringAndReleasing) }
+                        for await event in subscriber.stream {
+                            await subscriber.handler(event)
+                        }
                     }
                 }
             }
+        } catch is DrainExpired {
+            logger.warning("event subscribers still busy at shutdown were cancelled")
         }
+    }
+
+    private struct DrainExpired: Error {}
+
+    private final class ConsumerCount: Sendable {
+        let value = Atomic(0)
     }
 }

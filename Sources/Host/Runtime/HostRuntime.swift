@@ -29,7 +29,8 @@ final class HostRuntime: Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
-        self.bus = EventBus(capacity: configuration.eventQueueCapacity, metrics: metrics, logger: logger)
+        self.bus = EventBus(
+            capacity: configuration.eventQueueCapacity, drainTimeout: configuration.drainTimeout, metrics: metrics, logger: logger)
         self.gateway = RealtimeGateway(configuration: configuration, metrics: metrics, logger: logger)
     }
 

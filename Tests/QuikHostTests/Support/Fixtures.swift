@@ -1,0 +1,21 @@
+import Foundation
+
+/// Where the fixture plugin libraries are: beside the test bundle, in the build folder.
+enum Fixtures {
+    static let buildDirectory: String = {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().path
+    }()
+
+    /// `lib<product>.so` in the build folder.
+    static func library(_ product: String) -> String {
+        "\(buildDirectory)/lib\(product).so"
+    }
+
+    /// A fresh temporary folder.
+    static func temporaryDirectory() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("quikapp-tests-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}

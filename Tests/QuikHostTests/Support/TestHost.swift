@@ -1,0 +1,138 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import QuikHost
+import Testing
+
+/// A host serving on a free loopback port for the length of one test.
+struct TestHost {
+    let host: QuikHost
+    let port: Int
+    let client: TestClient
+
+    /// Parses `yaml` as `plugins.yml` and starts a host from it.
+    static func start(
+        yaml: String,
+        devMode: Bool = false,
+        tweak: (inout HostConfiguration) -> Void = { _ in }
+    ) async throws -> (TestHost, Task<Void, any Error>) {
+        var configuration = try PluginsFile.parse(yaml, file: "test-plugins.yml")
+        configuration.port = 0
+        configuration.devMode = devMode
+        configuration.stateDirectory = try Fixtures.temporaryDirectory()
+        configuration.drainTimeout = .seconds(2)
+        tweak(&configuration)
+        return try await start(configuration: configuration)
+    }
+
+    /// Starts a host from a configuration and waits until it listens.
+    static func start(configuration: HostConfiguration) async throws -> (TestHost, Task<Void, any Error>) {
+        var logger = Logger(label: "test-host")
+        logger.logLevel = .critical
+        let host = QuikHost(configuration: configuration, authenticator: TestAuthenticator(), logger: logger)
+        let (ready, readyContinuation) = AsyncStream.makeStream(of: Int.self)
+        let task = Task {
+            defer { readyContinuation.finish() }
+            try await host.run { port in readyContinuation.yield(port) }
+        }
+        var iterator = ready.makeAsyncIterator()
+        guard let port = await iterator.next() else {
+            _ = try await task.value
+            throw TestFailure("the host stopped before it listened")
+        }
+        return (TestHost(host: host, port: port, client: TestClient(port: port)), task)
+    }
+
+    /// Starts a host, runs `body`, and shuts the host down gracefully.
+    static func with(
+        yaml: String,
+        devMode: Bool = false,
+        tweak: (inout HostConfiguration) -> Void = { _ in },
+        _ body: (TestHost) async throws -> Void
+    ) async throws {
+        let (running, task) = try await start(yaml: yaml, devMode: devMode, tweak: tweak)
+        do {
+            try await body(running)
+        } catch {
+            await running.host.shutdown()
+            _ = try? await task.value
+            throw error
+        }
+        await running.host.shutdown()
+        try await task.value
+    }
+
+    /// The status of one plugin in `/health`.
+    func pluginState(_ name: String) async throws -> (state: String, error: String?) {
+        let health = try await client.get("/health").json()
+        let plugins = health["plugins"] as? [[String: Any]] ?? []
+        guard let plugin = plugins.first(where: { $0["name"] as? String == name }) else {
+            throw TestFailure("no plugin \(name) in /health")
+        }
+        return (plugin["state"] as? String ?? "", plugin["error"] as? String)
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// An HTTP client for one test host.
+struct TestClient: Sendable {
+    let port: Int
+
+    struct Reply: Sendable {
+        let status: Int
+        let headers: [String: String]
+        let body: Data
+
+        func json() throws -> [String: Any] {
+            guard let object = try JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+                throw TestFailure("not a JSON object: \(text)")
+            }
+            return object
+        }
+
+        func jsonArray() throws -> [Any] {
+            guard let array = try JSONSerialization.jsonObject(with: body) as? [Any] else {
+                throw TestFailure("not a JSON array: \(text)")
+            }
+            return array
+        }
+
+        var text: String { String(decoding: body, as: UTF8.self) }
+
+        /// The envelope's `error.code`.
+        var errorCode: String? {
+            ((try? json())?["error"] as? [String: Any])?["code"] as? String
+        }
+    }
+
+    func get(_ path: String, token: String? = nil, headers: [String: String] = [:]) async throws -> Reply {
+        try await send("GET", path, token: token, headers: headers)
+    }
+
+    func post(_ path: String, json: String = "{}", token: String? = nil, headers: [String: String] = [:]) async throws -> Reply {
+        try await send("POST", path, body: Data(json.utf8), token: token, headers: headers)
+    }
+
+    func send(
+        _ method: String, _ path: String, body: Data? = nil, token: String? = nil, headers: [String: String] = [:]
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = .RAW(value: method)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let buffer = try await response.body.collect(upTo: 64 << 20)
+        var replyHeaders: [String: String] = [:]
+        for header in response.headers { replyHeaders[header.name.lowercased()] = header.value }
+        return Reply(status: Int(response.status.code), headers: replyHeaders, body: Data(buffer: buffer))
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import HummingbirdWSClient
+import Logging
+import Synchronization
+
+/// A realtime client for tests: collects every frame it receives and sends what it is told.
+final class TestSocket: Sendable {
+    private let inbox = Inbox()
+    private let outgoing: AsyncStream<String>.Continuation
+    let closed: Task<UInt16?, any Error>
+
+    /// Connects to the host's realtime socket. With `reading: false` the client never
+    /// reads, as a stuck client would, so the server's sends back up.
+    init(port: Int, token: String?, reading: Bool = true) {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        outgoing = continuation
+        let query = token.map { "?token=\($0)" } ?? ""
+        var logger = Logger(label: "test-socket")
+        logger.logLevel = .critical
+        let inbox = self.inbox
+        closed = Task {
+            let close = try await WebSocketClient.connect(
+                url: "ws://127.0.0.1:\(port)/api/v1/realtime\(query)",
+                configuration: .init(maxFrameSize: 1 << 22),
+                logger: logger
+            ) { inbound, outbound, _ in
+                guard reading else {
+                    try? await Task.sleep(for: .seconds(60))
+                    return
+                }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await text in stream { try await outbound.write(.text(text)) }
+                        try await outbound.close(.normalClosure, reason: nil)
+                    }
+                    for try await message in inbound.messages(maxSize: 1 << 22) {
+                        if case .text(let text) = message { inbox.lines.withLock { $0.append(text) } }
+                    }
+                    group.cancelAll()
+                }
+            }
+            return close.map { UInt16(webSocketErrorCode: $0.closeCode) }
+        }
+    }
+
+    func send(_ text: String) { outgoing.yield(text) }
+
+    func close() { outgoing.finish() }
+
+    /// Every frame so far, parsed.
+    var received: [[String: Any]] {
+        inbox.lines.withLock { $0 }.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    /// Waits until a frame matches, and returns it.
+    @discardableResult
+    func waitFor(
+        _ description: String, timeout: Duration = .seconds(5), where match: ([String: Any]) -> Bool
+    ) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let frame = received.first(where: match) { return frame }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw TestFailure("no frame \(description) within \(timeout); got \(inbox.lines.withLock { $0 })")
+    }
+
+    /// Waits until `count` frames match, and returns them in arrival order.
+    func waitForCount(
+        _ count: Int, timeout: Duration = .seconds(10), where match: ([String: Any]) -> Bool
+    ) async throws -> [[String: Any]] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let matching = received.filter(match)
+            if matching.count >= count { return matching }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw TestFailure("fewer than \(count) matching frames within \(timeout): \(received.filter(match).count)")
+    }
+}
+
+/// Frames received so far, shared with the socket's task.
+private final class Inbox: Sendable {
+    let lines = Mutex<[String]>([])
+}
