@@ -68,12 +68,12 @@ public final class QuikHost: Sendable {
             responder: HostResponder(host: core),
             server: .http1WebSocketUpgrade(
                 configuration: .init(ws: .init(maxFrameSize: configuration.maxFrameBytes))
-            ) { head, _, _ in
+            ) { head, channel, _ in
                 guard head.path.map(Self.pathOnly) == "/api/v1/realtime" else { return .dontUpgrade }
                 let token = BearerToken.from(head.headerFields[.authorization]) ?? Self.queryToken(head.path)
                 let principal = if let token { await core.authenticator.authenticate(bearer: token) } else { Principal?.none }
                 return .upgrade([:]) { inbound, outbound, _ in
-                    await core.runtime.gateway.serve(principal: principal, inbound: inbound, outbound: outbound) { frame in
+                    await core.runtime.gateway.serve(principal: principal, inbound: inbound, outbound: outbound, channel: channel) { frame in
                         try await core.runtime.dispatchFrame(frame)
                     }
                 }

@@ -21,12 +21,16 @@ final class RealtimeConnection: Sendable {
     let principal: Principal
     let outbox: AsyncStream<Outbound>
     private let continuation: AsyncStream<Outbound>.Continuation
+    /// Yields once when the server decides to close the socket.
+    let closing: AsyncStream<CloseReason>
+    private let closingContinuation: AsyncStream<CloseReason>.Continuation
     private let closeReason = Mutex<CloseReason?>(nil)
 
     init(id: String, principal: Principal, capacity: Int) {
         self.id = id
         self.principal = principal
         (outbox, continuation) = AsyncStream.makeStream(of: Outbound.self, bufferingPolicy: .bufferingOldest(capacity))
+        (closing, closingContinuation) = AsyncStream.makeStream(of: CloseReason.self)
     }
 
     /// Queues a frame; returns `false` when the queue is full (the client is too slow).
@@ -37,16 +41,22 @@ final class RealtimeConnection: Sendable {
         }
     }
 
-    /// Ends the send queue; the writer closes the socket with the reason's code.
+    /// Ends the send queue and signals ``closing``; the gateway closes the socket with the reason's code.
     func close(_ reason: CloseReason) {
-        closeReason.withLock { current in
-            if current == nil { current = reason }
+        let first = closeReason.withLock { current in
+            defer { if current == nil { current = reason } }
+            return current == nil
         }
         continuation.finish()
+        if first { closingContinuation.yield(reason) }
+        closingContinuation.finish()
     }
 
     /// Ends the send queue because the socket is gone.
-    func finish() { continuation.finish() }
+    func finish() {
+        continuation.finish()
+        closingContinuation.finish()
+    }
 
     var reason: CloseReason? { closeReason.withLock { $0 } }
 }

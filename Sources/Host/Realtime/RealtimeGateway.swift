@@ -68,10 +68,13 @@ final class RealtimeGateway: Service, Sendable {
     /// Serves one upgraded socket until either side closes it.
     /// `dispatch` hands a client frame to the plugin that registered its type and
     /// returns `false` when none did.
+    /// `channel` is the socket's NIO channel, closed outright when a slow client
+    /// cannot even take the close frame.
     func serve(
         principal: Principal?,
         inbound: WebSocketInboundStream,
         outbound: WebSocketOutboundWriter,
+        channel: any Channel,
         dispatch: @escaping FrameDispatch
     ) async {
         guard let principal else {
@@ -95,6 +98,11 @@ final class RealtimeGateway: Service, Sendable {
                 await self.read(connection, from: inbound, dispatch: dispatch)
                 connection.finish()
             }
+            group.addTask {
+                for await reason in connection.closing {
+                    await self.enforceClose(reason, outbound: outbound, channel: channel)
+                }
+            }
             await group.next()
             connection.finish()
             group.cancelAll()
@@ -113,16 +121,27 @@ final class RealtimeGateway: Service, Sendable {
                     try await outbound.write(.text(text))
                 }
             }
-            switch connection.reason {
-            case .slowConsumer:
-                try await outbound.close(.unknown(RealtimeCloseCode.slowConsumer), reason: "send queue overflow")
-            case .shutdown:
+            if connection.reason == .shutdown {
                 try await outbound.close(.unknown(RealtimeCloseCode.goingAway), reason: "server shutting down")
-            case nil:
-                break
             }
         } catch {
             logger.debug("realtime write ended", metadata: ["connection": "\(connection.id)", "error": "\(error)"])
+        }
+    }
+
+    /// A slow client's socket is stuck behind unsent data: queue the close frame,
+    /// give it a moment, then drop the connection. On shutdown the writer sends
+    /// 1001 after the queued frames; the channel is dropped only if that stalls.
+    private func enforceClose(_ reason: RealtimeConnection.CloseReason, outbound: WebSocketOutboundWriter, channel: any Channel) async {
+        switch reason {
+        case .slowConsumer:
+            _ = try? await withDeadline(.seconds(1)) {
+                try await outbound.close(.unknown(RealtimeCloseCode.slowConsumer), reason: "send queue overflow")
+            }
+            try? await channel.close()
+        case .shutdown:
+            try? await Task.sleep(for: configuration.drainTimeout)
+            try? await channel.close()
         }
     }
 

@@ -1,0 +1,94 @@
+import Foundation
+import QuikHost
+import Testing
+
+@Suite("plugins.yml")
+struct ConfigurationTests {
+    @Test("a malformed file names the file and the line")
+    func malformedYAML() throws {
+        let yaml = "server:\n  port: 8080\nplugins:\n  echo: {enabled: true\n"
+        let error = #expect(throws: ConfigurationError.self) { try PluginsFile.parse(yaml, file: "deploy/plugins.yml") }
+        #expect(error?.location?.file == "deploy/plugins.yml")
+        #expect(error?.location?.line == 5)
+        #expect(error?.description.hasPrefix("deploy/plugins.yml:5:") == true)
+    }
+
+    @Test("an unknown key names the file, the line and the key")
+    func unknownKey() throws {
+        let yaml = "server:\n  port: 8080\n  prot: 9\n"
+        let error = #expect(throws: ConfigurationError.self) { try PluginsFile.parse(yaml, file: "plugins.yml") }
+        #expect(error?.key == "server.prot")
+        #expect(error?.location?.line == 3)
+        #expect(error?.description.contains("plugins.yml:3:3: key 'server.prot'") == true)
+    }
+
+    @Test("a value of the wrong type is refused with its key and line")
+    func wrongType() throws {
+        let yaml = "plugins:\n  echo:\n    enabled: maybe\n"
+        let error = #expect(throws: ConfigurationError.self) { try PluginsFile.parse(yaml, file: "plugins.yml") }
+        #expect(error?.key == "plugins.echo.enabled")
+        #expect(error?.location?.line == 3)
+    }
+
+    @Test("a well-formed file gives every server setting and plugin entry")
+    func parsesEverything() throws {
+        let yaml = """
+            server:
+              host: 0.0.0.0
+              port: 9090
+              request_timeout_s: 2.5
+              max_body_bytes: 2048
+            plugins:
+              echo:
+                path: /tmp/libecho.so
+                settings:
+                  greeting: hi
+                  limits: {max: 3}
+              off:
+                enabled: false
+              bare:
+            """
+        let configuration = try PluginsFile.parse(yaml, file: "plugins.yml")
+        #expect(configuration.host == "0.0.0.0")
+        #expect(configuration.port == 9090)
+        #expect(configuration.requestTimeout == .milliseconds(2500))
+        #expect(configuration.maxBodyBytes == 2048)
+        #expect(configuration.plugins.map(\.name) == ["echo", "off", "bare"])
+        #expect(configuration.enabledPlugins.map(\.name) == ["echo", "bare"])
+        #expect(configuration.plugins[0].settings["greeting"] == .string("hi"))
+        #expect(configuration.plugins[0].settings["limits"] == .map(["max": .int(3)]))
+    }
+
+    @Test("an unknown plugin setting stops start-up naming the file, line and key")
+    func unknownPluginSetting() async throws {
+        let yaml = """
+            plugins:
+              echo:
+                path: \(Fixtures.library("FixtureEchoV1"))
+                settings:
+                  greeting: hi
+                  greting: typo
+            """
+        var configuration = try PluginsFile.parse(yaml, file: "plugins.yml")
+        configuration.stateDirectory = try Fixtures.temporaryDirectory()
+        let host = QuikHost(configuration: configuration, logger: .init(label: "test"))
+        let error = await #expect(throws: ConfigurationError.self) { try await host.start() }
+        #expect(error?.key == "plugins.echo.settings.greting")
+        #expect(error?.location?.line == 6)
+        #expect(error?.description.contains("it knows: greeting") == true)
+    }
+
+    @Test("a plugin's settings reach it, with defaults from its schema")
+    func settingsReachThePlugin() async throws {
+        let configured = "plugins:\n  echo:\n    path: \(Fixtures.library("FixtureEchoV1"))\n    settings:\n      greeting: ahoy\n"
+        try await TestHost.with(yaml: configured) { host in
+            let reply1 = try await host.client.get("/api/v1/echo/hello")
+            #expect(try reply1.json()["greeting"] as? String == "ahoy")
+        }
+        let defaulted = "plugins:\n  echo:\n    path: \(Fixtures.library("FixtureEchoV1"))\n"
+        try await TestHost.with(yaml: defaulted) { host in
+            let reply2 = try await host.client.get("/api/v1/echo/hello")
+            #expect(try reply2.json()["greeting"] as? String == "hello")
+        }
+    }
+}
