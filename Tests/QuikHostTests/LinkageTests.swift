@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// The SDK must be one shared image: the host and every plugin load the same
+/// `libQuikSDK.so`, and no plugin's code is linked into the host.
+@Suite("Linkage")
+struct LinkageTests {
+    static let plugins = [
+        "FixtureEchoV1", "FixtureEchoV2", "FixtureBadABI", "FixtureNoEntry", "FixtureSetupThrows",
+        "FixtureOutsideMount", "FixtureMountClash", "FixtureRogue", "FixtureDependent", "FixtureSlowpoke",
+    ]
+
+    static func run(_ tool: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [tool] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TestFailure("\(tool) \(arguments) exited \(process.terminationStatus)") }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    static func needed(_ path: String) throws -> [String] {
+        try run("readelf", ["-d", path]).split(separator: "\n").compactMap { line in
+            guard line.contains("(NEEDED)"), let open = line.firstIndex(of: "["), let close = line.lastIndex(of: "]") else { return nil }
+            return String(line[line.index(after: open)..<close])
+        }
+    }
+
+    @Test("every plugin library and the host need libQuikSDK.so")
+    func sdkIsShared() throws {
+        for plugin in Self.plugins {
+            #expect(try Self.needed(Fixtures.library(plugin)).contains("libQuikSDK.so"), "\(plugin)")
+        }
+        let host = Fixtures.buildDirectory + "/quikapp"
+        #expect(try Self.needed(host).contains("libQuikSDK.so"))
+    }
+
+    @Test("the host executable contains no plugin code and needs no plugin library")
+    func noPluginCodeInHost() throws {
+        let host = Fixtures.buildDirectory + "/quikapp"
+        let needed = try Self.needed(host)
+        #expect(!needed.contains { $0.contains("Fixture") })
+        let symbols = try Self.run("nm", ["--defined-only", host])
+        #expect(symbols.contains("QuikHost"), "the host's own symbols are there")
+        for module in Self.plugins + ["FixtureEchoCore"] {
+            #expect(!symbols.contains(module), "\(module) is linked into the host")
+        }
+        let sdkSymbols = try Self.run("nm", ["--defined-only", "-D", host])
+        #expect(!sdkSymbols.contains("7QuikSDK"), "the SDK is not linked into the host statically")
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import QuikSDK
+import Testing
+
+@testable import QuikHost
+
+@Suite("Building blocks")
+struct UnitTests {
+    @Test("topic patterns match one segment with * and any tail with **")
+    func topicPatterns() throws {
+        let star = try TopicPattern("message.*")
+        #expect(star.matches("message.created"))
+        #expect(!star.matches("message.created.extra"))
+        #expect(!star.matches("messages.created"))
+        let tail = try TopicPattern("channel.**")
+        #expect(tail.matches("channel.member.joined"))
+        #expect(tail.matches("channel"))
+        #expect(try TopicPattern("**").matches("anything.at.all"))
+        #expect(throws: TopicPattern.PatternError.self) { try TopicPattern("a.**.b") }
+        #expect(throws: TopicPattern.PatternError.self) { try TopicPattern("a..b") }
+    }
+
+    @Test("route patterns bind parameters and refuse paths that leave the mount")
+    func routePatterns() throws {
+        let pattern = try RoutePattern("/{id}/pins")
+        #expect(pattern.match(["42", "pins"]) == ["id": "42"])
+        #expect(pattern.match(["42"]) == nil)
+        #expect(try RoutePattern("/").match([]) == [:])
+        #expect(throws: PluginError.self) { try RoutePattern("/../other") }
+        #expect(throws: PluginError.self) { try RoutePattern("/api/v1/other") }
+        #expect(throws: PluginError.self) { try RoutePattern("relative") }
+        var registrations = Registrations()
+        let handler: RouteHandler = { _ in .noContent }
+        registrations.routes.append(PluginRoute(method: .get, pattern: try RoutePattern("/{id}"), options: RouteOptions(), handler: handler))
+        registrations.routes.append(PluginRoute(method: .get, pattern: try RoutePattern("/pins"), options: RouteOptions(), handler: handler))
+        #expect(registrations.route(.get, ["pins"])?.0.pattern.description == "/pins", "a literal segment wins over a parameter")
+        #expect(registrations.route(.get, ["7"])?.1 == ["id": "7"])
+        #expect(registrations.route(.post, ["7"]) == nil)
+    }
+
+    @Test("dependencies come before their dependents; cycles come last")
+    func dependencyOrder() {
+        let order = DependencyOrder.sort(
+            ["message": ["channel", "user"], "channel": ["workspace"], "workspace": [], "user": [], "a": ["b"], "b": ["a"]],
+            fallback: ["a", "message", "b", "channel", "workspace", "user"])
+        #expect(order.firstIndex(of: "workspace")! < order.firstIndex(of: "channel")!)
+        #expect(order.firstIndex(of: "channel")! < order.firstIndex(of: "message")!)
+        #expect(order.firstIndex(of: "user")! < order.firstIndex(of: "message")!)
+        #expect(Array(order.suffix(2)) == ["a", "b"])
+    }
+
+    @Test("a deadline answers on time even when the work ignores cancellation")
+    func deadline() async throws {
+        let started = ContinuousClock.now
+        await #expect(throws: DeadlineExceeded.self) {
+            try await withDeadline(.milliseconds(100)) {
+                try? await Task.sleep(for: .seconds(3))
+                return 1
+            }
+        }
+        #expect(ContinuousClock.now - started < .seconds(2))
+        let value = try await withDeadline(.seconds(5)) { 42 }
+        #expect(value == 42)
+        await #expect(throws: PluginError.self) {
+            try await withDeadline(.seconds(5)) { () async throws -> Int in throw PluginError(.conflict, "no") }
+        }
+    }
+
+    @Test("the SDK version handshake accepts older minors of the same major only")
+    func versionHandshake() {
+        let host = SDKVersion(major: 1, minor: 3, patch: 0)
+        #expect(SDKVersion(major: 1, minor: 0, patch: 9).isCompatible(withHost: host))
+        #expect(SDKVersion(major: 1, minor: 3, patch: 0).isCompatible(withHost: host))
+        #expect(!SDKVersion(major: 1, minor: 4, patch: 0).isCompatible(withHost: host))
+        #expect(!SDKVersion(major: 2, minor: 0, patch: 0).isCompatible(withHost: host))
+        #expect(SDKVersion(packed: 10203) == SDKVersion(major: 1, minor: 2, patch: 3))
+    }
+}
