@@ -1,0 +1,205 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import QuikHost
+import QuikSDK
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `quikapp-bench`: the host's figures, each as a ratio to a baseline measured in the same run.
+///
+///     swift build -c release && .build/release/quikapp-bench [--plugins 50] [--seconds 5] [--events 100000]
+@main
+struct Bench {
+    static func main() async throws {
+        let options = Options(CommandLine.arguments.dropFirst())
+        let build = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+        let workspace = FileManager.default.temporaryDirectory.appendingPathComponent("quikapp-bench-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: workspace) }
+
+        print("quikapp-bench on \(ProcessInfo.processInfo.activeProcessorCount) cores; figures are ratios to a baseline taken in the same run")
+        try await loadTime(build: build, workspace: workspace, count: options.plugins)
+        try await routeThroughput(build: build, workspace: workspace, seconds: options.seconds, concurrency: options.concurrency)
+        for subscribers in [1, 10] {
+            try await busThroughput(build: build, workspace: workspace, subscribers: subscribers, events: options.events)
+        }
+    }
+
+    struct Options {
+        var plugins = 50
+        var seconds = 5.0
+        var concurrency = 16
+        var events = 100_000
+
+        init(_ arguments: ArraySlice<String>) {
+            var iterator = arguments.makeIterator()
+            while let flag = iterator.next() {
+                let value = iterator.next().flatMap(Double.init) ?? 0
+                switch flag {
+                case "--plugins": plugins = Int(value)
+                case "--seconds": seconds = value
+                case "--concurrency": concurrency = Int(value)
+                case "--events": events = Int(value)
+                default: print("unknown option \(flag)")
+                }
+            }
+        }
+    }
+
+    static func logger() -> Logger {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    static func replicas(build: String, workspace: String, prefix: String, count: Int) throws -> [(name: String, path: String)] {
+        try (1...count).map { index in
+            let name = "\(prefix)-\(index)"
+            let path = "\(workspace)/lib\(name).so"
+            try? FileManager.default.removeItem(atPath: path)
+            try FileManager.default.copyItem(atPath: "\(build)/libFixtureReplica.so", toPath: path)
+            return (name, path)
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    }
+
+    // MARK: Load time
+
+    /// Time for the host to load and set up N plugins, against a bare `dlopen` of N copies of the same library.
+    static func loadTime(build: String, workspace: String, count: Int) async throws {
+        let bare = try replicas(build: build, workspace: workspace, prefix: "bare", count: count)
+        let clock = ContinuousClock()
+        let bareTime = clock.measure {
+            for replica in bare { _ = dlopen(replica.path, RTLD_NOW | RTLD_LOCAL) }
+        }
+        let loaded = try replicas(build: build, workspace: workspace, prefix: "replica", count: count)
+        var configuration = HostConfiguration()
+        configuration.stateDirectory = workspace + "/state"
+        configuration.plugins = loaded.map { PluginEntry(name: $0.name, path: $0.path, location: SourceLocation(file: "bench", line: 0, column: 0)) }
+        let host = QuikHost(configuration: configuration, logger: logger())
+        let hostTime = try await clock.measure { try await host.start() }
+        let running = host.pluginStatuses.filter { $0.state == .running }.count
+        print(String(
+            format: "load %d plugins: %.1f ms (%.3f ms each, %d running); bare dlopen of the same: %.1f ms; ratio %.2f",
+            count, milliseconds(hostTime), milliseconds(hostTime) / Double(count), running, milliseconds(bareTime),
+            milliseconds(hostTime) / max(milliseconds(bareTime), 0.001)))
+    }
+
+    // MARK: Route throughput
+
+    /// Requests per second on a plugin route and on the same handler served by the host itself.
+    static func routeThroughput(build: String, workspace: String, seconds: Double, concurrency: Int) async throws {
+        var configuration = HostConfiguration()
+        configuration.port = 0
+        configuration.stateDirectory = workspace + "/state"
+        configuration.plugins = [PluginEntry(name: "echo", path: "\(build)/libFixtureEchoV1.so", location: SourceLocation(file: "bench", line: 0, column: 0))]
+        // The same body as echo's /hello, answered by the host without a plugin in between.
+        let builtin = BuiltinRoute(method: .get, path: "/api/v1/host-bench/hello", options: RouteOptions(requiresAuthentication: false)) { _ in
+            try .json(["version": "1.0.0", "greeting": "hello"])
+        }
+        let host = QuikHost(configuration: configuration, builtinRoutes: [builtin], logger: logger())
+        let (ready, readyContinuation) = AsyncStream.makeStream(of: Int.self)
+        let server = Task { try await host.run { readyContinuation.yield($0) } }
+        var iterator = ready.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw BenchError("the host did not start") }
+
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = concurrency
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        let hostURL = "http://127.0.0.1:\(port)/api/v1/host-bench/hello"
+        let pluginURL = "http://127.0.0.1:\(port)/api/v1/echo/hello"
+        _ = try await load(client, url: hostURL, seconds: 1, concurrency: concurrency)
+        _ = try await load(client, url: pluginURL, seconds: 1, concurrency: concurrency)
+        // Alternate so that machine noise falls on both sides.
+        var hostRates: [Double] = []
+        var pluginRates: [Double] = []
+        for _ in 0..<3 {
+            hostRates.append(try await load(client, url: hostURL, seconds: seconds / 3, concurrency: concurrency))
+            pluginRates.append(try await load(client, url: pluginURL, seconds: seconds / 3, concurrency: concurrency))
+        }
+        try await client.shutdown()
+        await host.shutdown()
+        try await server.value
+        let hostRate = hostRates.reduce(0, +) / Double(hostRates.count)
+        let pluginRate = pluginRates.reduce(0, +) / Double(pluginRates.count)
+        print(String(
+            format: "route throughput, %d concurrent clients: plugin %.0f req/s, host %.0f req/s; ratio plugin/host %.3f (goal >= 0.9)",
+            concurrency, pluginRate, hostRate, pluginRate / hostRate))
+    }
+
+    static func load(_ client: HTTPClient, url: String, seconds: Double, concurrency: Int) async throws -> Double {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        let started = ContinuousClock.now
+        let total = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var done = 0
+                    while ContinuousClock.now < deadline {
+                        let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+                        _ = try await response.body.collect(upTo: 1 << 16)
+                        guard response.status == .ok else { throw BenchError("\(url) answered \(response.status)") }
+                        done += 1
+                    }
+                    return done
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        return Double(total) / (milliseconds(ContinuousClock.now - started) / 1000)
+    }
+
+    // MARK: Event bus
+
+    /// Events per second from one publisher to N subscribers (each in its own plugin), publish to last delivery.
+    static func busThroughput(build: String, workspace: String, subscribers: Int, events: Int) async throws {
+        var configuration = HostConfiguration()
+        configuration.port = 0
+        configuration.stateDirectory = workspace + "/state"
+        configuration.eventQueueCapacity = events
+        let location = SourceLocation(file: "bench", line: 0, column: 0)
+        let copies = try replicas(build: build, workspace: workspace, prefix: "sub\(subscribers)", count: subscribers)
+        configuration.plugins = [PluginEntry(name: "echo", path: "\(build)/libFixtureEchoV1.so", location: location)]
+            + copies.map { PluginEntry(name: $0.name, path: $0.path, location: location) }
+        let host = QuikHost(configuration: configuration, logger: logger())
+        let (ready, readyContinuation) = AsyncStream.makeStream(of: Int.self)
+        let server = Task { try await host.run { readyContinuation.yield($0) } }
+        var iterator = ready.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw BenchError("the host did not start") }
+
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let started = ContinuousClock.now
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/echo/publish?topic=echo.tick&n=\(events)")
+        request.method = .POST
+        let published = try await client.execute(request, timeout: .seconds(600))
+        let body = try await published.body.collect(upTo: 1 << 16)
+        let publishMs = (try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Double])?["elapsed_ms"] ?? 0
+        for copy in copies {
+            while true {
+                let response = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/\(copy.name)/count"), timeout: .seconds(10))
+                let data = try await response.body.collect(upTo: 1 << 16)
+                let count = (try JSONSerialization.jsonObject(with: Data(buffer: data)) as? [String: Int])?["count"] ?? 0
+                if count >= events { break }
+                try await Task.sleep(for: .milliseconds(2))
+            }
+        }
+        let elapsed = milliseconds(ContinuousClock.now - started) / 1000
+        try await client.shutdown()
+        await host.shutdown()
+        try await server.value
+        print(String(
+            format: "event bus, %d subscriber(s): %.0f events/s published and delivered to all (%.0f deliveries/s); publishing alone %.0f events/s",
+            subscribers, Double(events) / elapsed, Double(events * subscribers) / elapsed, Double(events) / (publishMs / 1000)))
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
