@@ -35,7 +35,8 @@ struct ExampleTests {
             #expect((waved["data"] as? [String: Any])?["to"] as? String == "alice")
             try await socket.waitFor("ack") { $0["type"] as? String == "ack" && $0["id"] as? String == "w1" }
         }
-        let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        // procfs files report size 0; String(contentsOfFile:) stops after one read.
+        let maps = String(decoding: try FileHandle(forReadingAtPath: "/proc/self/maps")?.readToEnd() ?? Data(), as: UTF8.self)
         let sdkImages = Set(maps.split(separator: "\n").compactMap { line in
             line.split(separator: " ", omittingEmptySubsequences: true).last.flatMap { $0.hasSuffix("/libQuikSDK.so") ? String($0) : nil }
         })

@@ -20,7 +20,9 @@ final class ReplicaPlugin: QuikPlugin {
     /// The file this image was loaded from: the mapping that holds its header.
     static func ownPath() -> String? {
         let address = UInt(bitPattern: #dsohandle)
-        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
+        // procfs files report size 0; String(contentsOfFile:) stops after one read.
+        guard let data = try? FileHandle(forReadingAtPath: "/proc/self/maps")?.readToEnd() else { return nil }
+        let maps = String(decoding: data, as: UTF8.self)
         for line in maps.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             let range = fields.first?.split(separator: "-").compactMap { UInt($0, radix: 16) } ?? []
