@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import QuikSDK
 
 /// The contract's error body: `{"error": {"code", "message", "details"}}`.
@@ -33,6 +34,8 @@ enum ErrorEnvelope {
         switch error {
         case let error as PluginError:
             return error
+        case is NIOTooManyBytesError:
+            return PluginError(.payloadTooLarge, "the request body is too large")
         case is DeadlineExceeded:
             return PluginError(.unavailable, "the request did not finish in time")
         case let error as HTTPError:

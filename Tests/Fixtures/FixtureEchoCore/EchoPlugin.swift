@@ -65,6 +65,11 @@ public final class EchoPlugin: QuikPlugin {
             try? await Task.sleep(for: .seconds(5))
             return .text("too late")
         }
+        try context.addRoute(.get, "/wait", options: open) { request in
+            let milliseconds = Int(request.query("ms") ?? "100") ?? 100
+            try await Task.sleep(for: .milliseconds(milliseconds))
+            return try .json(["waited_ms": milliseconds])
+        }
         try context.addRoute(.post, "/publish", options: open) { request in
             let topic = request.query("topic") ?? "echo.said"
             let count = Int(request.query("n") ?? "1") ?? 1
