@@ -33,13 +33,28 @@ final class HostCore: Sendable {
     let manager: PluginManager
     let authenticator: any Authenticator
     let builtinRoutes: [BuiltinRoute]
+    /// The private server, when `database.url` is not set.
+    let embedded: EmbeddedMariaDB?
+    let database: HostDatabase
     let startedAt = ContinuousClock.now
 
-    init(configuration: HostConfiguration, authenticator: any Authenticator, builtinRoutes: [BuiltinRoute], logger: Logger) {
+    init(configuration: HostConfiguration, authenticator: any Authenticator, builtinRoutes: [BuiltinRoute], logger: Logger) throws(ConfigurationError) {
         self.configuration = configuration
         self.logger = logger
         self.metrics = HostMetrics()
-        self.runtime = HostRuntime(configuration: configuration, metrics: metrics, logger: logger)
+        let target: ConnectionTarget
+        if let url = configuration.database.url {
+            target = try ConnectionTarget.parse(url)
+            embedded = nil
+        } else {
+            let server = EmbeddedMariaDB(directory: configuration.stateDirectory + "/db", logger: logger)
+            target = ConnectionTarget(socket: server.socketPath, user: OSUser.name)
+            embedded = server
+        }
+        database = HostDatabase(
+            configuration: configuration.database, target: target, hostMetrics: metrics, drainTimeout: configuration.drainTimeout,
+            logger: logger)
+        self.runtime = HostRuntime(configuration: configuration, database: database, metrics: metrics, logger: logger)
         self.manager = PluginManager(runtime: runtime)
         self.authenticator = authenticator
         self.builtinRoutes = builtinRoutes
@@ -49,6 +64,7 @@ final class HostCore: Sendable {
         let status: String
         let version: String
         let uptimeS: Int
+        let database: String
         let plugins: [PluginHealth]
     }
 
@@ -69,12 +85,14 @@ final class HostCore: Sendable {
         enum CodingKeys: String, CodingKey { case name, version, state, error }
     }
 
-    func health() -> Health {
+    func health() async -> Health {
         let plugins = manager.statuses.map { PluginHealth(name: $0.name, version: $0.version, state: $0.state, error: $0.error) }
+        let databaseUp = await database.isHealthy()
         return Health(
-            status: plugins.allSatisfy { $0.state == .running } ? "ok" : "degraded",
+            status: databaseUp && plugins.allSatisfy { $0.state == .running } ? "ok" : "degraded",
             version: Self.version,
             uptimeS: Int((ContinuousClock.now - startedAt).components.seconds),
+            database: databaseUp ? "ok" : "down",
             plugins: plugins)
     }
 

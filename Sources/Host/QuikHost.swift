@@ -21,14 +21,15 @@ public final class QuikHost: Sendable {
     private let shutdownRequested = Mutex(false)
     private let listening = Mutex<Int?>(nil)
 
-    /// Creates a host. Nothing is loaded or bound until ``start()`` or ``run(gracefulShutdownSignals:onListening:)``.
+    /// Creates a host. Nothing is started, loaded or bound until ``start()`` or
+    /// ``run(gracefulShutdownSignals:onListening:)``. Throws for a malformed `database.url`.
     public init(
         configuration: HostConfiguration,
         authenticator: any Authenticator = NoAuthenticator(),
         builtinRoutes: [BuiltinRoute] = [],
         logger: Logger
-    ) {
-        core = HostCore(configuration: configuration, authenticator: authenticator, builtinRoutes: builtinRoutes, logger: logger)
+    ) throws(ConfigurationError) {
+        core = try HostCore(configuration: configuration, authenticator: authenticator, builtinRoutes: builtinRoutes, logger: logger)
     }
 
     /// The configuration in force.
@@ -43,10 +44,31 @@ public final class QuikHost: Sendable {
     /// The port the server listens on, once it does.
     public var port: Int? { listening.withLock { $0 } }
 
-    /// Loads and sets up every enabled plugin without serving. Throws for a
-    /// configuration error; plugin failures are reported in ``pluginStatuses``.
-    public func start() async throws(ConfigurationError) {
+    /// Starts the embedded database when there is no `database.url`, prepares the
+    /// host's schema, and loads and sets up every enabled plugin, without serving.
+    /// Throws for a configuration error or an embedded server that cannot start;
+    /// plugin failures, and a configured database that is down, are reported in
+    /// ``pluginStatuses`` and `/health` instead.
+    public func start() async throws {
+        if let embedded = core.embedded { try await embedded.start() }
+        do {
+            try await core.database.prepare()
+        } catch {
+            core.logger.error("the database is not reachable; plugins that need it will fail", metadata: ["error": "\(error)"])
+        }
         try await core.manager.loadAll()
+    }
+
+    /// Stops what ``start()`` started, for a host that never ran (`plugins check`).
+    public func stop() async {
+        for status in core.manager.statuses where status.state == .running {
+            if let instance = core.runtime.instance(named: status.name) {
+                core.runtime.deactivate(instance)
+                await instance.plugin.shutdown()
+            }
+        }
+        await core.database.closeAll()
+        await core.embedded?.stop()
     }
 
     /// Reloads one plugin from its library; the previous version keeps serving if this fails.
@@ -61,7 +83,12 @@ public final class QuikHost: Sendable {
         gracefulShutdownSignals: [UnixSignal] = [],
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
-        try await start()
+        do {
+            try await start()
+        } catch {
+            await core.embedded?.stop()
+            throw error
+        }
         let core = self.core
         let configuration = core.configuration
         let application = Application(
@@ -87,7 +114,9 @@ public final class QuikHost: Sendable {
             },
             logger: core.logger
         )
-        var services: [any Service] = [core.runtime.bus, core.manager]
+        var services: [any Service] = []
+        if let embedded = core.embedded { services.append(embedded) }
+        services += [core.database, core.database.relay, core.runtime.bus, core.manager]
         if configuration.devMode {
             services.append(PluginWatcher(manager: core.manager, configuration: configuration, logger: core.logger))
         }

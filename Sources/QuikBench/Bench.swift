@@ -83,7 +83,7 @@ struct Bench {
         var configuration = HostConfiguration()
         configuration.stateDirectory = workspace + "/state"
         configuration.plugins = loaded.map { PluginEntry(name: $0.name, path: $0.path, location: SourceLocation(file: "bench", line: 0, column: 0)) }
-        let host = QuikHost(configuration: configuration, logger: logger())
+        let host = try QuikHost(configuration: configuration, logger: logger())
         let hostTime = try await clock.measure { try await host.start() }
         let running = host.pluginStatuses.filter { $0.state == .running }.count
         print(String(
@@ -104,7 +104,7 @@ struct Bench {
         let builtin = BuiltinRoute(method: .get, path: "/api/v1/host-bench/hello", options: RouteOptions(requiresAuthentication: false)) { _ in
             try .json(["version": "1.0.0", "greeting": "hello"])
         }
-        let host = QuikHost(configuration: configuration, builtinRoutes: [builtin], logger: logger())
+        let host = try QuikHost(configuration: configuration, builtinRoutes: [builtin], logger: logger())
         let (ready, readyContinuation) = AsyncStream.makeStream(of: Int.self)
         let server = Task { try await host.run { readyContinuation.yield($0) } }
         var iterator = ready.makeAsyncIterator()
@@ -167,7 +167,7 @@ struct Bench {
         let copies = try replicas(build: build, workspace: workspace, prefix: "sub\(subscribers)", count: subscribers)
         configuration.plugins = [PluginEntry(name: "echo", path: "\(build)/libFixtureEchoV1.so", location: location)]
             + copies.map { PluginEntry(name: $0.name, path: $0.path, location: location) }
-        let host = QuikHost(configuration: configuration, logger: logger())
+        let host = try QuikHost(configuration: configuration, logger: logger())
         let (ready, readyContinuation) = AsyncStream.makeStream(of: Int.self)
         let server = Task { try await host.run { readyContinuation.yield($0) } }
         var iterator = ready.makeAsyncIterator()

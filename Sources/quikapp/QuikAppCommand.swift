@@ -55,8 +55,8 @@ struct Serve: AsyncParsableCommand {
         if let port { configuration.port = port }
         configuration.devMode = dev
         let logger = options.logger()
-        let quikHost = QuikHost(configuration: configuration, logger: logger)
         do {
+            let quikHost = try QuikHost(configuration: configuration, logger: logger)
             try await quikHost.run(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch let error as ConfigurationError {
             throw ValidationError("\(error)")
@@ -76,7 +76,7 @@ struct PluginsCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            let host = QuikHost(configuration: try options.load(), logger: options.logger())
+            let host = try QuikHost(configuration: try options.load(), logger: options.logger())
             for listing in host.listPlugins() {
                 let state = listing.enabled ? "enabled " : "disabled"
                 if let manifest = listing.manifest {
@@ -98,12 +98,14 @@ struct PluginsCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            let host = QuikHost(configuration: try options.load(), logger: options.logger())
+            let host = try QuikHost(configuration: try options.load(), logger: options.logger())
             do {
                 try await host.start()
             } catch {
+                await host.stop()
                 throw ValidationError("\(error)")
             }
+            await host.stop()
             var healthy = true
             for status in host.pluginStatuses {
                 let detail = status.error.map { ": \($0)" } ?? ""

@@ -4,52 +4,45 @@ import Testing
 /// The `quikapp` executable, run as a user would.
 @Suite("Command line")
 struct CommandLineTests {
-    static func quikapp(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Fixtures.buildDirectory + "/quikapp")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    static func quikapp(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await runProgram(Fixtures.buildDirectory + "/quikapp", arguments)
     }
 
-    static func write(_ yaml: String) throws -> String {
+    /// Writes a plugins.yml that uses the test run's database server.
+    static func write(_ yaml: String) async throws -> String {
         let path = try Fixtures.temporaryDirectory() + "/plugins.yml"
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        let database = "database:\n  url: \(try await TestDatabase.socket())\n  schema_prefix: \(TestDatabase.uniquePrefix())\n"
+        try (database + yaml).write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
     @Test("plugins check exits 0 when every enabled plugin sets up, 1 otherwise, naming the failure")
-    func pluginsCheck() throws {
-        let good = try Self.write("plugins:\n  echo:\n    path: \(Fixtures.library("FixtureEchoV1"))\n")
-        let passed = try Self.quikapp(["plugins", "check", "--config", good, "--log-level", "critical"])
+    func pluginsCheck() async throws {
+        let good = try await Self.write("plugins:\n  echo:\n    path: \(Fixtures.library("FixtureEchoV1"))\n")
+        let passed = try await Self.quikapp(["plugins", "check", "--config", good, "--log-level", "critical"])
         #expect(passed.status == 0)
         #expect(passed.output.contains("echo  running  1.0.0"))
-        let bad = try Self.write("plugins:\n  echo:\n    path: \(Fixtures.library("FixtureEchoV1"))\n  thrower:\n    path: \(Fixtures.library("FixtureSetupThrows"))\n")
-        let failed = try Self.quikapp(["plugins", "check", "--config", bad, "--log-level", "critical"])
+        let bad = try await Self.write("plugins:\n  echo:\n    path: \(Fixtures.library("FixtureEchoV1"))\n  thrower:\n    path: \(Fixtures.library("FixtureSetupThrows"))\n")
+        let failed = try await Self.quikapp(["plugins", "check", "--config", bad, "--log-level", "critical"])
         #expect(failed.status == 1)
         #expect(failed.output.contains("thrower  failed"))
     }
 
     @Test("plugins list shows each entry's manifest and whether it is enabled")
-    func pluginsList() throws {
-        let path = try Self.write(
+    func pluginsList() async throws {
+        let path = try await Self.write(
             "plugins:\n  echo:\n    path: \(Fixtures.library("FixtureEchoV1"))\n  dependent:\n    enabled: false\n    path: \(Fixtures.library("FixtureDependent"))\n")
-        let listed = try Self.quikapp(["plugins", "list", "--config", path])
+        let listed = try await Self.quikapp(["plugins", "list", "--config", path])
         #expect(listed.status == 0)
-        #expect(listed.output.contains("echo  enabled   v1.0.0  sdk 1.0.0  /api/v1/echo"))
+        #expect(listed.output.contains("echo  enabled   v1.0.0  sdk 1.1.0  /api/v1/echo"))
         #expect(listed.output.contains("dependent  disabled  v1.0.0"))
     }
 
     @Test("a malformed plugins.yml stops serve with the file, line and key")
-    func badConfigurationStopsServe() throws {
-        let path = try Self.write("server:\n  port: 0\n  colour: blue\n")
-        let result = try Self.quikapp(["serve", "--config", path])
+    func badConfigurationStopsServe() async throws {
+        let path = try await Self.write("server:\n  port: 0\n  colour: blue\n")
+        let result = try await Self.quikapp(["serve", "--config", path])
         #expect(result.status != 0)
-        #expect(result.output.contains("\(path):3:3: key 'server.colour'"))
+        #expect(result.output.contains("\(path):6:3: key 'server.colour'"))
     }
 }

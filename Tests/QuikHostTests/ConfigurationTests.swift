@@ -71,7 +71,9 @@ struct ConfigurationTests {
             """
         var configuration = try PluginsFile.parse(yaml, file: "plugins.yml")
         configuration.stateDirectory = try Fixtures.temporaryDirectory()
-        let host = QuikHost(configuration: configuration, logger: .init(label: "test"))
+        configuration.database.url = try await TestDatabase.socket()
+        configuration.database.schemaPrefix = TestDatabase.uniquePrefix()
+        let host = try QuikHost(configuration: configuration, logger: .init(label: "test"))
         let error = await #expect(throws: ConfigurationError.self) { try await host.start() }
         #expect(error?.key == "plugins.echo.settings.greting")
         #expect(error?.location?.line == 6)

@@ -21,6 +21,8 @@ struct EnableDisableTests {
     static func serve(_ path: String, _ body: (TestHost) async throws -> Void) async throws {
         var configuration = try PluginsFile.load(path: path)
         configuration.stateDirectory = try Fixtures.temporaryDirectory()
+        configuration.database.url = try await TestDatabase.socket()
+        configuration.database.schemaPrefix = TestDatabase.uniquePrefix()
         let (host, task) = try await TestHost.start(configuration: configuration)
         do {
             try await body(host)

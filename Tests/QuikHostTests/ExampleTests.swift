@@ -8,20 +8,15 @@ struct ExampleTests {
     static let package = root + "/Examples/Greeter"
 
     /// Builds the example with its own package (incremental after the first time).
-    static func build() throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["swift", "build", "--package-path", package]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestFailure("building \(package) failed") }
+    static func build() async throws -> String {
+        let (status, output) = try await runProgram("/usr/bin/env", ["swift", "build", "--package-path", package])
+        guard status == 0 else { throw TestFailure("building \(package) failed: \(output)") }
         return package + "/.build/debug/libgreeter.so"
     }
 
     @Test("the example, built out of tree, serves HTTP and frames from the host and shares the host's SDK image")
     func exampleLoads() async throws {
-        let library = try Self.build()
+        let library = try await Self.build()
         let yaml = "plugins:\n  greeter:\n    path: \(library)\n    settings:\n      salutation: Howdy\n"
         try await TestHost.with(yaml: yaml) { host in
             let reply = try await host.client.get("/api/v1/greeter/Ada")

@@ -10,46 +10,39 @@ struct LinkageTests {
         "FixtureOutsideMount", "FixtureMountClash", "FixtureRogue", "FixtureDependent", "FixtureSlowpoke", "FixtureReplica",
     ]
 
-    static func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestFailure("\(tool) \(arguments) exited \(process.terminationStatus)") }
-        return String(decoding: output, as: UTF8.self)
+    static func run(_ tool: String, _ arguments: [String]) async throws -> String {
+        let (status, output) = try await runProgram("/usr/bin/env", [tool] + arguments)
+        guard status == 0 else { throw TestFailure("\(tool) \(arguments) exited \(status)") }
+        return output
     }
 
-    static func needed(_ path: String) throws -> [String] {
-        try run("readelf", ["-d", path]).split(separator: "\n").compactMap { line in
+    static func needed(_ path: String) async throws -> [String] {
+        try await run("readelf", ["-d", path]).split(separator: "\n").compactMap { line in
             guard line.contains("(NEEDED)"), let open = line.firstIndex(of: "["), let close = line.lastIndex(of: "]") else { return nil }
             return String(line[line.index(after: open)..<close])
         }
     }
 
     @Test("every plugin library and the host need libQuikSDK.so")
-    func sdkIsShared() throws {
+    func sdkIsShared() async throws {
         for plugin in Self.plugins {
-            #expect(try Self.needed(Fixtures.library(plugin)).contains("libQuikSDK.so"), "\(plugin)")
+            #expect(try await Self.needed(Fixtures.library(plugin)).contains("libQuikSDK.so"), "\(plugin)")
         }
         let host = Fixtures.buildDirectory + "/quikapp"
-        #expect(try Self.needed(host).contains("libQuikSDK.so"))
+        #expect(try await Self.needed(host).contains("libQuikSDK.so"))
     }
 
     @Test("the host executable contains no plugin code and needs no plugin library")
-    func noPluginCodeInHost() throws {
+    func noPluginCodeInHost() async throws {
         let host = Fixtures.buildDirectory + "/quikapp"
-        let needed = try Self.needed(host)
+        let needed = try await Self.needed(host)
         #expect(!needed.contains { $0.contains("Fixture") })
-        let symbols = try Self.run("nm", ["--defined-only", host])
+        let symbols = try await Self.run("nm", ["--defined-only", host])
         #expect(symbols.contains("QuikHost"), "the host's own symbols are there")
         for module in Self.plugins + ["FixtureEchoCore"] {
             #expect(!symbols.contains(module), "\(module) is linked into the host")
         }
-        let sdkSymbols = try Self.run("nm", ["--defined-only", "-D", host])
+        let sdkSymbols = try await Self.run("nm", ["--defined-only", "-D", host])
         #expect(!sdkSymbols.contains("7QuikSDK"), "the SDK is not linked into the host statically")
     }
 }

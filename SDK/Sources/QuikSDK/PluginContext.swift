@@ -55,9 +55,23 @@ public protocol PluginContext: Sendable {
 
     /// Runs a hook this plugin declared through its interceptors, each under the host's deadline.
     func runHook(_ hook: String, payload: Data) async throws -> HookOutcome
+
+    /// The plugin's own database, when its manifest asks for one (`capabilities.database`). Since SDK 1.1.
+    var database: (any PluginDatabase)? { get }
 }
 
 extension PluginContext {
+    /// No database, as for a host older than SDK 1.1.
+    public var database: (any PluginDatabase)? { nil }
+
+    /// The plugin's database, or an error saying the manifest did not ask for one.
+    public func requireDatabase() throws -> any PluginDatabase {
+        guard let database else {
+            throw PluginError(.internalError, "plugin '\(pluginName)' has no database: set capabilities.database in its manifest")
+        }
+        return database
+    }
+
     /// Serves a route with default options (authentication required).
     public func addRoute(_ method: RouteMethod, _ path: String, handler: @escaping RouteHandler) throws {
         try addRoute(method, path, options: RouteOptions(), handler: handler)

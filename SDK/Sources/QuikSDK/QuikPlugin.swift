@@ -16,9 +16,16 @@ public protocol QuikPlugin: AnyObject, Sendable {
     /// Called once when the plugin is stopped or replaced by a reload,
     /// after its in-flight requests have finished.
     func shutdown() async
+
+    /// The plugin's schema migrations, applied by the host before ``setup(_:)``
+    /// when the manifest asks for a database. Since SDK 1.1.
+    var migrations: [Migration] { get }
 }
 
 extension QuikPlugin {
     /// Does nothing.
     public func shutdown() async {}
+
+    /// None.
+    public var migrations: [Migration] { [] }
 }

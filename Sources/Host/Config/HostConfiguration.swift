@@ -31,6 +31,8 @@ public struct HostConfiguration: Sendable {
     public var devMode: Bool = false
     /// How often dev mode looks at plugin libraries. Default 300 ms.
     public var reloadPollInterval: Duration = .milliseconds(300)
+    /// The database: the embedded server by default.
+    public var database = DatabaseConfiguration()
     /// The plugins listed in `plugins.yml`, enabled or not, in file order.
     public var plugins: [PluginEntry] = []
     /// The file the configuration came from, for messages.

@@ -48,8 +48,9 @@ public enum PluginsFile {
             let key = try reader.key(keyNode)
             switch key {
             case "server": try readServer(value, into: &configuration, reader: reader)
+            case "database": try readDatabase(value, into: &configuration.database, reader: reader)
             case "plugins": configuration.plugins = try readPlugins(value, reader: reader)
-            default: throw reader.unknownKey(key, at: keyNode, expected: ["server", "plugins"])
+            default: throw reader.unknownKey(key, at: keyNode, expected: ["server", "database", "plugins"])
             }
         }
         return configuration
@@ -78,6 +79,40 @@ public enum PluginsFile {
             case "plugin_dir": configuration.pluginDirectory = try reader.string(value, key: path)
             case "state_dir": configuration.stateDirectory = try reader.string(value, key: path)
             case "reload_poll_ms": configuration.reloadPollInterval = .milliseconds(try reader.int(value, key: path, range: 10...60_000))
+            default: throw reader.unknownKey(path, at: keyNode, expected: keys)
+            }
+        }
+    }
+
+    private static func readDatabase(_ node: Node, into database: inout DatabaseConfiguration, reader: NodeReader) throws {
+        let keys = [
+            "url", "schema_prefix", "pool_size", "lease_timeout_ms", "idle_timeout_s", "statement_timeout_s", "connect_timeout_ms",
+            "outbox_poll_ms",
+        ]
+        for (keyNode, value) in try reader.mapping(node, key: "database") {
+            let key = try reader.key(keyNode)
+            let path = "database.\(key)"
+            switch key {
+            case "url":
+                let url = try reader.string(value, key: path)
+                do {
+                    _ = try ConnectionTarget.parse(url)
+                } catch {
+                    throw ConfigurationError(error.reason, key: path, at: reader.location(value))
+                }
+                database.url = url
+            case "schema_prefix":
+                let prefix = try reader.string(value, key: path)
+                guard !prefix.isEmpty, prefix.count <= 16, prefix.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else {
+                    throw ConfigurationError("expected up to 16 lowercase letters, digits and '_'", key: path, at: reader.location(value))
+                }
+                database.schemaPrefix = prefix
+            case "pool_size": database.pool.maxConnections = try reader.int(value, key: path, range: 1...1000)
+            case "lease_timeout_ms": database.pool.leaseTimeout = .milliseconds(try reader.int(value, key: path, range: 1...600_000))
+            case "idle_timeout_s": database.pool.idleTimeout = .seconds(try reader.double(value, key: path, above: 0))
+            case "statement_timeout_s": database.pool.statementTimeout = .seconds(try reader.double(value, key: path, above: 0))
+            case "connect_timeout_ms": database.pool.connectTimeout = .milliseconds(try reader.int(value, key: path, range: 1...600_000))
+            case "outbox_poll_ms": database.outboxPollInterval = .milliseconds(try reader.int(value, key: path, range: 10...3_600_000))
             default: throw reader.unknownKey(path, at: keyNode, expected: keys)
             }
         }

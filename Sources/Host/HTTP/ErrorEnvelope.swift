@@ -34,6 +34,8 @@ enum ErrorEnvelope {
         switch error {
         case let error as PluginError:
             return error
+        case let error as DatabaseError where error.isTransient:
+            return PluginError(.unavailable, "the database is unavailable; try again shortly")
         case is NIOTooManyBytesError:
             return PluginError(.payloadTooLarge, "the request body is too large")
         case is DeadlineExceeded:

@@ -42,7 +42,7 @@ struct HostResponder: HTTPResponder {
         switch (method, path) {
         case (.get, "/health"):
             label = path
-            return try json(host.health())
+            return try json(await host.health())
         case (.get, "/metrics"):
             label = path
             return Response(
@@ -107,6 +107,8 @@ struct HostResponder: HTTPResponder {
             } catch let error as PluginError {
                 throw error
             } catch let error as DeadlineExceeded {
+                throw error
+            } catch let error as DatabaseError where error.isTransient {
                 throw error
             } catch {
                 host.logger.error(

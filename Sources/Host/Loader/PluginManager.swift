@@ -182,7 +182,22 @@ final class PluginManager: Service, Sendable {
 
     private func setUp(_ loaded: Loaded) async throws(PluginLoadError) -> PluginInstance {
         try runtime.checkClaims(of: loaded.manifest)
-        let instance = PluginInstance(plugin: loaded.plugin, manifest: loaded.manifest, library: loaded.library, settings: loaded.settings)
+        var database: PluginDatabaseHandle?
+        if loaded.manifest.capabilities.database {
+            let host = runtime.database
+            let pool: ConnectionPool
+            do {
+                pool = try await host.provision(plugin: loaded.manifest.name)
+            } catch {
+                throw PluginLoadError(.setupFailed, "cannot prepare its database: \((error as? DatabaseError)?.message ?? "\(error)")")
+            }
+            try await host.migrate(plugin: loaded.manifest.name, migrations: loaded.plugin.migrations, pool: pool)
+            database = PluginDatabaseHandle(
+                plugin: loaded.manifest.name, namespaces: loaded.manifest.namespaces, pool: pool, relay: host.relay,
+                deliverOnCommit: host.configuration.outboxDeliversOnCommit)
+        }
+        let instance = PluginInstance(
+            plugin: loaded.plugin, manifest: loaded.manifest, library: loaded.library, settings: loaded.settings, database: database)
         let context = HostContext(runtime: runtime, instance: instance)
         let plugin = loaded.plugin
         do {

@@ -20,6 +20,7 @@ struct HostContext: PluginContext {
 
     var pluginName: String { instance.name }
     var settings: PluginSettings { instance.settings }
+    var database: (any PluginDatabase)? { instance.database }
 
     private func register(_ what: String, _ change: (inout Registrations) throws(PluginError) -> Void) throws(PluginError) {
         try instance.registrations.withLock { registrations throws(PluginError) in

@@ -23,9 +23,11 @@ final class HostRuntime: Sendable {
     let logger: Logger
     let bus: EventBus
     let gateway: RealtimeGateway
+    let database: HostDatabase
     private let tables = Mutex(Tables())
 
-    init(configuration: HostConfiguration, metrics: HostMetrics, logger: Logger) {
+    init(configuration: HostConfiguration, database: HostDatabase, metrics: HostMetrics, logger: Logger) {
+        self.database = database
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
@@ -95,6 +97,10 @@ final class HostRuntime: Sendable {
             tables.active[instance.name] = instance
         }
         bus.replace(owner: previous?.id, with: instance.id, subscriptions: registrations.subscriptions)
+        if let handle = instance.database {
+            let bus = self.bus
+            database.relay.register(plugin: instance.name, pool: handle.pool) { bus.publish($0) }
+        }
     }
 
     /// Removes a plugin's instance from service (its paths answer 404 from now on).
@@ -113,15 +119,7 @@ final class HostRuntime: Sendable {
     // MARK: Calls plugins make through their context
 
     func publish(_ topic: String, payload: Data, from instance: PluginInstance) throws(PluginError) -> String {
-        guard Topic.isValid(topic) else {
-            throw PluginError(.badRequest, "'\(topic)' is not a topic: dotted segments of letters, digits, '_' and '-'")
-        }
-        let namespace = String(Topic.namespace(of: topic))
-        guard instance.manifest.namespaces.contains(namespace) else {
-            throw PluginError(
-                .forbidden,
-                "plugin '\(instance.name)' may not publish '\(topic)': its namespaces are \(instance.manifest.namespaces.joined(separator: ", "))")
-        }
+        try TopicRules.checkPublish(topic, plugin: instance.name, namespaces: instance.manifest.namespaces)
         let event = Event(id: EventID.make(), topic: topic, payload: payload, source: instance.name, publishedAt: Date())
         bus.publish(event)
         return event.id
@@ -145,6 +143,8 @@ final class HostRuntime: Sendable {
             throw error
         } catch is DeadlineExceeded {
             throw PluginError(.unavailable, "service '\(target).\(service)' did not answer in time")
+        } catch let error as DatabaseError where error.isTransient {
+            throw PluginError(.unavailable, "the database is unavailable; try again shortly")
         } catch {
             logger.error("service failed", metadata: ["plugin": "\(target)", "service": "\(service)", "error": "\(error)"])
             throw PluginError(.internalError, "service '\(target).\(service)' failed")
@@ -187,6 +187,20 @@ final class HostRuntime: Sendable {
             }
         }
         return HookOutcome(payload: current, rejection: nil, rejectedBy: nil, skipped: skipped)
+    }
+}
+
+/// Who may publish what.
+enum TopicRules {
+    static func checkPublish(_ topic: String, plugin: String, namespaces: [String]) throws(PluginError) {
+        guard Topic.isValid(topic) else {
+            throw PluginError(.badRequest, "'\(topic)' is not a topic: dotted segments of letters, digits, '_' and '-'")
+        }
+        guard namespaces.contains(String(Topic.namespace(of: topic))) else {
+            throw PluginError(
+                .forbidden,
+                "plugin '\(plugin)' may not publish '\(topic)': its namespaces are \(namespaces.joined(separator: ", "))")
+        }
     }
 }
 

@@ -11,18 +11,21 @@ final class PluginInstance: Sendable {
     let manifest: PluginManifest
     let library: PluginLibrary
     let settings: PluginSettings
+    /// The plugin's database, when its manifest asks for one.
+    let database: PluginDatabaseHandle?
     let loadedAt: Date
     let registrations = Mutex(Registrations())
     private let inflightCount = Atomic<Int>(0)
 
     private static let nextID = Atomic<Int>(0)
 
-    init(plugin: any QuikPlugin, manifest: PluginManifest, library: PluginLibrary, settings: PluginSettings) {
+    init(plugin: any QuikPlugin, manifest: PluginManifest, library: PluginLibrary, settings: PluginSettings, database: PluginDatabaseHandle?) {
         self.id = Self.nextID.add(1, ordering: .relaxed).newValue
         self.plugin = plugin
         self.manifest = manifest
         self.library = library
         self.settings = settings
+        self.database = database
         self.loadedAt = Date()
     }
 

@@ -22,6 +22,8 @@ struct TestHost {
         configuration.devMode = devMode
         configuration.stateDirectory = try Fixtures.temporaryDirectory()
         configuration.drainTimeout = .seconds(2)
+        configuration.database.url = try await TestDatabase.socket()
+        configuration.database.schemaPrefix = TestDatabase.uniquePrefix()
         tweak(&configuration)
         return try await start(configuration: configuration)
     }
@@ -30,7 +32,7 @@ struct TestHost {
     static func start(configuration: HostConfiguration) async throws -> (TestHost, Task<Void, any Error>) {
         var logger = Logger(label: "test-host")
         logger.logLevel = .critical
-        let host = QuikHost(configuration: configuration, authenticator: TestAuthenticator(), logger: logger)
+        let host = try QuikHost(configuration: configuration, authenticator: TestAuthenticator(), logger: logger)
         let (ready, readyContinuation) = AsyncStream.makeStream(of: Int.self)
         let task = Task {
             defer { readyContinuation.finish() }

@@ -1,0 +1,126 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The embedded default server: a private `mariadbd` from Debian's `mariadb-server`,
+/// with its data in a folder of ours, listening on a Unix socket only.
+///
+/// The first start initialises the data folder; later starts reuse it. A server
+/// left running on the same folder (the host was killed) is adopted rather
+/// than fought over. As a service it stops the server on shutdown.
+final class EmbeddedMariaDB: Service, Sendable {
+    let directory: String
+    private let logger: Logger
+    private let process = Mutex<Process?>(nil)
+
+    init(directory: String, logger: Logger) {
+        self.directory = URL(fileURLWithPath: directory).standardizedFileURL.path
+        self.logger = logger
+    }
+
+    var dataDirectory: String { directory + "/data" }
+    var socketPath: String { directory + "/mysqld.sock" }
+    private var pidFile: String { directory + "/mysqld.pid" }
+
+    /// Starts the server (initialising the data folder the first time) and waits until it accepts connections.
+    func start() async throws {
+        let files = FileManager.default
+        try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        guard socketPath.utf8.count < 100 else {
+            throw EmbeddedDatabaseError("the socket path \(socketPath) is too long for a Unix socket; use a shorter state directory")
+        }
+        if let pid = runningPid() {
+            logger.info("adopting the embedded MariaDB already running on this data folder", metadata: ["pid": "\(pid)"])
+            try await waitUntilReady(timeout: .seconds(30))
+            return
+        }
+        if !files.fileExists(atPath: dataDirectory + "/mysql") {
+            logger.info("initialising the embedded MariaDB", metadata: ["data": "\(dataDirectory)"])
+            try await run(
+                try Self.tool("mariadb-install-db"),
+                [
+                    "--no-defaults", "--datadir=\(dataDirectory)", "--user=\(OSUser.name)",
+                    "--auth-root-authentication-method=socket", "--skip-test-db",
+                ])
+        }
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: try Self.tool("mariadbd"))
+        server.arguments = [
+            "--no-defaults", "--datadir=\(dataDirectory)", "--socket=\(socketPath)", "--pid-file=\(pidFile)",
+            "--skip-networking", "--log-error=\(directory)/mysqld.log", "--user=\(OSUser.name)",
+            "--max-allowed-packet=256M", "--max-connections=1000", "--innodb-buffer-pool-size=128M",
+            "--innodb-flush-log-at-trx-commit=2", "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
+            "--skip-log-bin", "--lower-case-table-names=0",
+        ]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        process.withLock { $0 = server }
+        logger.info("embedded MariaDB started", metadata: ["pid": "\(server.processIdentifier)", "socket": "\(socketPath)"])
+        try await waitUntilReady(timeout: .seconds(60))
+    }
+
+    /// Stops the server this host started (or adopted) and waits for it to exit.
+    func stop() async {
+        let pid = process.withLock { $0?.processIdentifier } ?? runningPid()
+        guard let pid else { return }
+        kill(pid, SIGTERM)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while kill(pid, 0) == 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+            _ = process.withLock { $0?.isRunning }
+        }
+        process.withLock { $0 = nil }
+        logger.info("embedded MariaDB stopped")
+    }
+
+    /// Stops the server on shutdown, after everything that uses it.
+    func run() async throws {
+        try? await gracefulShutdown()
+        await stop()
+    }
+
+    private func runningPid() -> Int32? {
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0
+        else { return nil }
+        return pid
+    }
+
+    private func waitUntilReady(timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        let target = ConnectionTarget(socket: socketPath, user: OSUser.name)
+        while ContinuousClock.now < deadline {
+            if process.withLock({ $0.map { !$0.isRunning } ?? false }) {
+                throw EmbeddedDatabaseError("mariadbd exited at start-up; see \(directory)/mysqld.log")
+            }
+            if (try? await MySQLConnection.connect(to: target, connectTimeout: .seconds(1), statementTimeout: .seconds(5))) != nil {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw EmbeddedDatabaseError("mariadbd did not accept connections within \(timeout); see \(directory)/mysqld.log")
+    }
+
+    private func run(_ tool: String, _ arguments: [String]) async throws {
+        let log = directory + "/install.log"
+        let status = try await ChildProcess.run(tool, arguments, log: log)
+        guard status == 0 else {
+            throw EmbeddedDatabaseError("\(tool) failed with status \(status); see \(log)")
+        }
+    }
+
+    static func tool(_ name: String) throws -> String {
+        for folder in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"] where FileManager.default.isExecutableFile(atPath: "\(folder)/\(name)") {
+            return "\(folder)/\(name)"
+        }
+        throw EmbeddedDatabaseError("\(name) is not installed; install Debian's mariadb-server (scripts/install-deps does)")
+    }
+}
+
+/// Why the embedded server could not start.
+struct EmbeddedDatabaseError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
