@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The `quikapp` executable, run as a user would.
-@Suite("Command line")
+@Suite("Command line", .timeLimit(.minutes(2)))
 struct CommandLineTests {
     static func quikapp(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         try await runProgram(Fixtures.buildDirectory + "/quikapp", arguments)

@@ -2,7 +2,7 @@ import Foundation
 import QuikHost
 import Testing
 
-@Suite("plugins.yml")
+@Suite("plugins.yml", .timeLimit(.minutes(2)))
 struct ConfigurationTests {
     @Test("a malformed file names the file and the line")
     func malformedYAML() throws {

@@ -2,7 +2,7 @@ import Foundation
 import QuikHost
 import Testing
 
-@Suite("Enabling and disabling plugins")
+@Suite("Enabling and disabling plugins", .timeLimit(.minutes(2)))
 struct EnableDisableTests {
     static func write(echoEnabled: Bool, to path: String) throws {
         let yaml = """

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The third-party example builds out of tree against the SDK alone and loads into the host.
-@Suite("Third-party example plugin")
+@Suite("Third-party example plugin", .timeLimit(.minutes(2)))
 struct ExampleTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     static let package = root + "/Examples/Greeter"

@@ -2,7 +2,7 @@ import Foundation
 import QuikHost
 import Testing
 
-@Suite("HTTP contract")
+@Suite("HTTP contract", .timeLimit(.minutes(2)))
 struct HTTPContractTests {
     static let yaml = "plugins:\n  echo:\n    path: \(Fixtures.library("FixtureEchoV1"))\n"
 

@@ -3,7 +3,7 @@ import QuikHost
 import Synchronization
 import Testing
 
-@Suite("Hot reload")
+@Suite("Hot reload", .timeLimit(.minutes(2)))
 struct HotReloadTests {
     /// Replaces `path` with `source` the way a build does: write beside it, then rename over it.
     static func install(_ source: String, at path: String) throws {

@@ -3,7 +3,7 @@ import QuikHost
 import Testing
 
 /// Each failure mode lives in its own fixture library; every test checks that the rest of the host keeps serving.
-@Suite("Plugin isolation")
+@Suite("Plugin isolation", .timeLimit(.minutes(2)))
 struct IsolationTests {
     static let yaml = """
         plugins:

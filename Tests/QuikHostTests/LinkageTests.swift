@@ -3,7 +3,7 @@ import Testing
 
 /// The SDK must be one shared image: the host and every plugin load the same
 /// `libQuikSDK.so`, and no plugin's code is linked into the host.
-@Suite("Linkage")
+@Suite("Linkage", .timeLimit(.minutes(2)))
 struct LinkageTests {
     static let plugins = [
         "FixtureEchoV1", "FixtureEchoV2", "FixtureBadABI", "FixtureNoEntry", "FixtureSetupThrows",

@@ -2,7 +2,7 @@ import Foundation
 import QuikHost
 import Testing
 
-@Suite("Realtime gateway")
+@Suite("Realtime gateway", .timeLimit(.minutes(2)))
 struct RealtimeTests {
     static let yaml = "plugins:\n  echo:\n    path: \(Fixtures.library("FixtureEchoV1"))\n"
 

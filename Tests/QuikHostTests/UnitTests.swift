@@ -4,7 +4,7 @@ import Testing
 
 @testable import QuikHost
 
-@Suite("Building blocks")
+@Suite("Building blocks", .timeLimit(.minutes(2)))
 struct UnitTests {
     @Test("topic patterns match one segment with * and any tail with **")
     func topicPatterns() throws {
