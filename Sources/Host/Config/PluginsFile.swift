@@ -87,7 +87,7 @@ public enum PluginsFile {
     private static func readDatabase(_ node: Node, into database: inout DatabaseConfiguration, reader: NodeReader) throws {
         let keys = [
             "url", "schema_prefix", "pool_size", "lease_timeout_ms", "idle_timeout_s", "statement_timeout_s", "connect_timeout_ms",
-            "outbox_poll_ms",
+            "outbox_poll_ms", "outbox_deliver_on_commit",
         ]
         for (keyNode, value) in try reader.mapping(node, key: "database") {
             let key = try reader.key(keyNode)
@@ -113,6 +113,7 @@ public enum PluginsFile {
             case "statement_timeout_s": database.pool.statementTimeout = .seconds(try reader.double(value, key: path, above: 0))
             case "connect_timeout_ms": database.pool.connectTimeout = .milliseconds(try reader.int(value, key: path, range: 1...600_000))
             case "outbox_poll_ms": database.outboxPollInterval = .milliseconds(try reader.int(value, key: path, range: 10...3_600_000))
+            case "outbox_deliver_on_commit": database.outboxDeliversOnCommit = try reader.bool(value, key: path)
             default: throw reader.unknownKey(path, at: keyNode, expected: keys)
             }
         }
