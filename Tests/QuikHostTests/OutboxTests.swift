@@ -1,0 +1,111 @@
+import Foundation
+import QuikSDK
+import Testing
+
+@testable import QuikHost
+
+/// `quikapp serve` as a child process that the test can kill outright.
+final class ServerProcess: Sendable {
+    let process: Process
+    let log: String
+
+    init(config: String, log: String) throws {
+        self.log = log
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: Fixtures.buildDirectory + "/quikapp")
+        process.arguments = ["serve", "--config", config, "--log-level", "info"]
+        let handle = FileHandle(forWritingAtPath: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    /// The port from the host's `listening … port=N` log line.
+    func port() async throws -> Int {
+        try await waitFor("listening") { line in
+            line.contains("[QuikHost] listening") ? line.split(separator: " ").first { $0.hasPrefix("port=") }.flatMap { Int($0.dropFirst(5)) } : nil
+        }
+    }
+
+    func waitFor<T>(_ what: String, timeout: Duration = .seconds(60), _ match: (Substring) -> T?) async throws -> T {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n") {
+                if let value = match(line) { return value }
+            }
+            guard process.isRunning else { throw TestFailure("quikapp exited: \(text)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestFailure("no \(what) in the log within \(timeout)")
+    }
+
+    func kill(_ signal: Int32) async {
+        Foundation.kill(process.processIdentifier, signal)
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+}
+
+@Suite("Durable events", .timeLimit(.minutes(3)))
+struct OutboxTests {
+    @Test("a host killed between commit and delivery delivers the event after restart, exactly once to an idempotent subscriber")
+    func survivesKill() async throws {
+        let directory = try Fixtures.temporaryDirectory()
+        let library = "\(directory)/libnotes-k.so"
+        try FileManager.default.copyItem(atPath: Fixtures.library("FixtureNotes"), toPath: library)
+        let socket = try await TestDatabase.socket()
+        let prefix = TestDatabase.uniquePrefix()
+        func config(held: Bool) throws -> String {
+            let path = "\(directory)/plugins-\(held).yml"
+            let yaml = """
+                server:
+                  port: 0
+                  state_dir: \(directory)/state
+                database:
+                  url: \(socket)
+                  schema_prefix: \(prefix)
+                  outbox_poll_ms: \(held ? 3_600_000 : 100)
+                  outbox_deliver_on_commit: \(!held)
+                plugins:
+                  notes-k:
+                    path: \(library)
+                """
+            try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+
+        // Delivery held back: the event is committed to the outbox and stays there.
+        let first = try ServerProcess(config: try config(held: true), log: "\(directory)/first.log")
+        let client = TestClient(port: try await first.port())
+        let created = try await client.post("/api/v1/notes-k/durable", json: #"{"body":"survive"}"#)
+        #expect(created.status == 201)
+        let eventID = try #require(try created.json()["event_id"] as? String)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await client.get("/api/v1/notes-k/received").json()["ids"] as? [String] == [])
+        await first.kill(SIGKILL)
+
+        let admin = ConnectionPool(
+            name: "admin", target: ConnectionTarget(socket: socket, user: OSUser.name), configuration: PoolConfiguration(),
+            metrics: DatabaseMetrics(factory: HostMetrics().factory))
+        let pending = try await admin.withConnection {
+            try await $0.perform("SELECT id FROM `\(prefix)notes_k`.`_quik_outbox` WHERE delivered_at IS NULL", []).0
+        }
+        #expect(pending.map { $0["id"].string } == [eventID], "committed, not delivered, when the host died")
+
+        // A new host resumes delivery.
+        let second = try ServerProcess(config: try config(held: false), log: "\(directory)/second.log")
+        let again = TestClient(port: try await second.port())
+        try await waitUntil(timeout: .seconds(15)) {
+            (try await again.get("/api/v1/notes-k/received").json()["ids"] as? [String]) == [eventID]
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await again.get("/api/v1/notes-k/received").json()["ids"] as? [String] == [eventID], "exactly once")
+        let delivered = try await admin.withConnection {
+            try await $0.perform("SELECT COUNT(*) AS n FROM `\(prefix)notes_k`.`_quik_outbox` WHERE delivered_at IS NULL", []).0
+        }
+        #expect(delivered.first?["n"] == .int(0))
+        await second.kill(SIGTERM)
+        #expect(second.process.terminationStatus == 0, "SIGTERM shuts down cleanly")
+    }
+}
