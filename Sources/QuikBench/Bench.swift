@@ -22,11 +22,33 @@ struct Bench {
         defer { try? FileManager.default.removeItem(atPath: workspace) }
 
         print("quikapp-bench on \(ProcessInfo.processInfo.activeProcessorCount) cores; figures are ratios to a baseline taken in the same run")
+        let databaseDirectory = "/tmp/quikapp-bench-db-\(getpid())"
+        socket = try await DatabaseBenchmark.startServer(directory: databaseDirectory)
+        defer { try? FileManager.default.removeItem(atPath: databaseDirectory) }
         try await loadTime(build: build, workspace: workspace, count: options.plugins)
         try await routeThroughput(build: build, workspace: workspace, seconds: options.seconds, concurrency: options.concurrency)
         for subscribers in [1, 10] {
             try await busThroughput(build: build, workspace: workspace, subscribers: subscribers, events: options.events)
         }
+        let database = try await DatabaseBenchmark.run(socket: socket, seconds: options.seconds, poolSize: 4)
+        print(String(
+            format: "primary-key SELECT: raw connection %.0f/s; pool, 1 caller %.0f/s (ratio %.2f); pool of %d, 16 callers %.0f/s (ratio %.2f)",
+            database.rawPerSecond, database.pooledOneCaller, database.pooledOneCaller / database.rawPerSecond, database.poolSize,
+            database.pooledSixteenCallers, database.pooledSixteenCallers / database.rawPerSecond))
+        print(String(format: "lease wait with 16 callers on %d connections: p50 %.3f ms, p99 %.3f ms", database.poolSize, database.leaseP50Ms, database.leaseP99Ms))
+        await DatabaseBenchmark.stopServer(directory: databaseDirectory)
+    }
+
+    /// The benchmark's database server; every host here uses it with its own schema prefix.
+    nonisolated(unsafe) static var socket = ""
+
+    static func baseConfiguration(workspace: String) -> HostConfiguration {
+        var configuration = HostConfiguration()
+        configuration.port = 0
+        configuration.stateDirectory = workspace + "/state"
+        configuration.database.url = socket
+        configuration.database.schemaPrefix = "b" + String(UInt32.random(in: 0...UInt32.max), radix: 36) + "_"
+        return configuration
     }
 
     struct Options {
@@ -80,25 +102,24 @@ struct Bench {
             for replica in bare { _ = dlopen(replica.path, RTLD_NOW | RTLD_LOCAL) }
         }
         let loaded = try replicas(build: build, workspace: workspace, prefix: "replica", count: count)
-        var configuration = HostConfiguration()
-        configuration.stateDirectory = workspace + "/state"
+        var configuration = baseConfiguration(workspace: workspace)
         configuration.plugins = loaded.map { PluginEntry(name: $0.name, path: $0.path, location: SourceLocation(file: "bench", line: 0, column: 0)) }
         let host = try QuikHost(configuration: configuration, logger: logger())
-        let hostTime = try await clock.measure { try await host.start() }
+        let startTime = try await clock.measure { try await host.start() }
         let running = host.pluginStatuses.filter { $0.state == .running }.count
+        let loading = host.pluginStatuses.compactMap(\.loadMs).reduce(0, +)
         print(String(
-            format: "load %d plugins: %.1f ms (%.3f ms each, %d running); bare dlopen of the same: %.1f ms; ratio %.2f",
-            count, milliseconds(hostTime), milliseconds(hostTime) / Double(count), running, milliseconds(bareTime),
-            milliseconds(hostTime) / max(milliseconds(bareTime), 0.001)))
+            format: "load %d plugins: %.1f ms (%.3f ms each, %d running; host start-up with its database %.1f ms); bare dlopen of the same: %.1f ms; ratio %.2f",
+            count, loading, loading / Double(count), running, milliseconds(startTime), milliseconds(bareTime),
+            loading / max(milliseconds(bareTime), 0.001)))
+        await host.stop()
     }
 
     // MARK: Route throughput
 
     /// Requests per second on a plugin route and on the same handler served by the host itself.
     static func routeThroughput(build: String, workspace: String, seconds: Double, concurrency: Int) async throws {
-        var configuration = HostConfiguration()
-        configuration.port = 0
-        configuration.stateDirectory = workspace + "/state"
+        var configuration = baseConfiguration(workspace: workspace)
         configuration.plugins = [PluginEntry(name: "echo", path: "\(build)/libFixtureEchoV1.so", location: SourceLocation(file: "bench", line: 0, column: 0))]
         // The same body as echo's /hello, answered by the host without a plugin in between.
         let builtin = BuiltinRoute(method: .get, path: "/api/v1/host-bench/hello", options: RouteOptions(requiresAuthentication: false)) { _ in
@@ -159,9 +180,7 @@ struct Bench {
 
     /// Events per second from one publisher to N subscribers (each in its own plugin), publish to last delivery.
     static func busThroughput(build: String, workspace: String, subscribers: Int, events: Int) async throws {
-        var configuration = HostConfiguration()
-        configuration.port = 0
-        configuration.stateDirectory = workspace + "/state"
+        var configuration = baseConfiguration(workspace: workspace)
         configuration.eventQueueCapacity = events
         let location = SourceLocation(file: "bench", line: 0, column: 0)
         let copies = try replicas(build: build, workspace: workspace, prefix: "sub\(subscribers)", count: subscribers)

@@ -62,9 +62,10 @@ final class PluginManager: Service, Sendable {
                 continue
             }
             do throws(PluginLoadError) {
+                let setupStarted = ContinuousClock.now
                 let instance = try await setUp(plugin)
                 try runtime.activate(instance, replacing: nil)
-                running(instance, loadTime: ContinuousClock.now - plugin.started)
+                running(instance, loadTime: plugin.openTime + (ContinuousClock.now - setupStarted))
             } catch {
                 fail(name, error, manifest: plugin.manifest)
             }
@@ -138,6 +139,8 @@ final class PluginManager: Service, Sendable {
         let manifest: PluginManifest
         var settings = PluginSettings()
         let started: ContinuousClock.Instant
+        /// Time to open the library and read the manifest.
+        let openTime: Duration
     }
 
     /// The library file a plugin entry names.
@@ -155,7 +158,8 @@ final class PluginManager: Service, Sendable {
         let plugin = try library.makePlugin()
         let manifest = plugin.manifest
         try ManifestRules.check(manifest, entryName: entry.name)
-        return Loaded(entry: entry, library: library, plugin: plugin, manifest: manifest, started: started)
+        return Loaded(
+            entry: entry, library: library, plugin: plugin, manifest: manifest, started: started, openTime: ContinuousClock.now - started)
     }
 
     /// Copies a library to a fresh path, since `dlopen` of a path already open
