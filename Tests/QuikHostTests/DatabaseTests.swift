@@ -10,12 +10,7 @@ import Testing
 struct DatabaseTests {
     /// A pool on the server's administrative account and a fresh schema for one test.
     static func scratch(maxConnections: Int = 4) async throws -> (ConnectionPool, String) {
-        let socket = try await TestDatabase.socket()
-        var configuration = PoolConfiguration()
-        configuration.maxConnections = maxConnections
-        let pool = ConnectionPool(
-            name: "test", target: ConnectionTarget(socket: socket, user: OSUser.name), configuration: configuration,
-            metrics: DatabaseMetrics(factory: HostMetrics().factory))
+        let pool = try await TestDatabase.adminPool(maxConnections: maxConnections)
         let schema = TestDatabase.uniquePrefix() + "scratch"
         try await pool.withConnection { connection in
             _ = try await connection.perform("CREATE DATABASE `\(schema)`", [])
@@ -110,6 +105,47 @@ struct DatabaseTests {
         #expect(miscount?.message.contains("placeholders") == true)
     }
 
+    @Test("a deadlocked transaction marked retryable runs again and commits; unmarked, it fails as a deadlock")
+    func deadlockRetry() async throws {
+        let (pool, schema) = try await Self.scratch()
+        let database = Self.handle(pool)
+        try await database.execute("CREATE TABLE `\(schema)`.acct (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB")
+        try await database.execute("INSERT INTO `\(schema)`.acct VALUES (1, 0), (2, 0)")
+
+        /// Two transactions taking the same two row locks in opposite orders.
+        func crossing(retry: Bool, attempts: PeakCounter) async -> [Result<Void, any Error>] {
+            await withTaskGroup(of: Result<Void, any Error>.self) { group in
+                for (first, second, amount) in [(1, 2, 1), (2, 1, 10)] {
+                    group.addTask {
+                        await Result(catching: {
+                            try await database.transaction(retryOnDeadlock: retry) { transaction in
+                                attempts.increment()
+                                try await transaction.execute("UPDATE `\(schema)`.acct SET v = v + ? WHERE id = ?", [.int(Int64(amount)), .int(Int64(first))])
+                                try await Task.sleep(for: .milliseconds(300))
+                                try await transaction.execute("UPDATE `\(schema)`.acct SET v = v + ? WHERE id = ?", [.int(Int64(amount)), .int(Int64(second))])
+                            }
+                        })
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+
+        let retried = PeakCounter()
+        let outcomes = await crossing(retry: true, attempts: retried)
+        #expect(outcomes.allSatisfy { (try? $0.get()) != nil }, "both commit")
+        #expect(retried.count == 3, "one of them ran twice")
+        let values = try await database.query("SELECT v FROM `\(schema)`.acct ORDER BY id").map { $0["v"] }
+        #expect(values == [.int(11), .int(11)])
+
+        let plain = await crossing(retry: false, attempts: PeakCounter())
+        let failures = plain.compactMap { outcome -> DatabaseError? in
+            if case .failure(let error) = outcome { return error as? DatabaseError }
+            return nil
+        }
+        #expect(failures.map(\.kind) == [.deadlock])
+    }
+
     @Test("more callers than connections all finish, none waits past the lease timeout, and the pool stays bounded")
     func poolBound() async throws {
         let (pool, _) = try await Self.scratch(maxConnections: 3)
@@ -174,9 +210,22 @@ struct DatabaseTests {
     }
 }
 
-/// The highest value seen, from many tasks.
+/// The highest value seen, and a count, from many tasks.
 final class PeakCounter: Sendable {
     private let value = Mutex(0)
+    private let total = Mutex(0)
     func record(_ sample: Int) { value.withLock { $0 = max($0, sample) } }
     var maximum: Int { value.withLock { $0 } }
+    func increment() { total.withLock { $0 += 1 } }
+    var count: Int { total.withLock { $0 } }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do {
+            self = .success(try await body())
+        } catch {
+            self = .failure(error)
+        }
+    }
 }

@@ -23,16 +23,7 @@ struct EnableDisableTests {
         configuration.stateDirectory = try Fixtures.temporaryDirectory()
         configuration.database.url = try await TestDatabase.socket()
         configuration.database.schemaPrefix = TestDatabase.uniquePrefix()
-        let (host, task) = try await TestHost.start(configuration: configuration)
-        do {
-            try await body(host)
-        } catch {
-            await host.host.shutdown()
-            _ = try? await task.value
-            throw error
-        }
-        await host.host.shutdown()
-        try await task.value
+        try await TestHost.with(configuration: configuration, body)
     }
 
     @Test("a plugin disabled in plugins.yml answers 404 on its paths while the rest work; re-enabling brings it back")

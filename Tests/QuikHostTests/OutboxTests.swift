@@ -85,9 +85,7 @@ struct OutboxTests {
         #expect(try await client.get("/api/v1/notes-k/received").json()["ids"] as? [String] == [])
         await first.kill(SIGKILL)
 
-        let admin = ConnectionPool(
-            name: "admin", target: ConnectionTarget(socket: socket, user: OSUser.name), configuration: PoolConfiguration(),
-            metrics: DatabaseMetrics(factory: HostMetrics().factory))
+        let admin = try await TestDatabase.adminPool()
         let pending = try await admin.withConnection {
             try await $0.perform("SELECT id FROM `\(prefix)notes_k`.`_quik_outbox` WHERE delivered_at IS NULL", []).0
         }

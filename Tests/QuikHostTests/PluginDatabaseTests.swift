@@ -71,10 +71,7 @@ struct PluginDatabaseTests {
                 path: \(try Self.notes("notes-f", in: directory))
             """
         try await TestHost.with(yaml: yaml, tweak: { $0.database.schemaPrefix = prefix }) { _ in }
-        let socket = try await TestDatabase.socket()
-        let admin = ConnectionPool(
-            name: "admin", target: ConnectionTarget(socket: socket, user: OSUser.name), configuration: PoolConfiguration(),
-            metrics: DatabaseMetrics(factory: HostMetrics().factory))
+        let admin = try await TestDatabase.adminPool()
         try await admin.withConnection { connection in
             _ = try await connection.perform(
                 "UPDATE `\(prefix)_host`.migrations SET checksum = REPEAT('0', 64) WHERE plugin = 'notes-e' AND version = 1", [])

@@ -27,6 +27,15 @@ enum TestDatabase {
         try await server.value
     }
 
+    /// A pool on the server's administrative account (the OS user, by socket authentication).
+    static func adminPool(maxConnections: Int = 4) async throws -> ConnectionPool {
+        var configuration = PoolConfiguration()
+        configuration.maxConnections = maxConnections
+        return ConnectionPool(
+            name: "admin", target: ConnectionTarget(socket: try await socket(), user: OSUser.name), configuration: configuration,
+            metrics: DatabaseMetrics(factory: HostMetrics().factory))
+    }
+
     /// A schema prefix no other test uses.
     static func uniquePrefix() -> String {
         "t" + String(UInt32.random(in: 0...UInt32.max), radix: 36) + "_"

@@ -55,7 +55,16 @@ struct TestHost {
         tweak: (inout HostConfiguration) -> Void = { _ in },
         _ body: (TestHost) async throws -> Void
     ) async throws {
-        let (running, task) = try await start(yaml: yaml, devMode: devMode, tweak: tweak)
+        try await serve(try await start(yaml: yaml, devMode: devMode, tweak: tweak), body)
+    }
+
+    /// Starts a host from a configuration, runs `body`, and shuts the host down gracefully.
+    static func with(configuration: HostConfiguration, _ body: (TestHost) async throws -> Void) async throws {
+        try await serve(try await start(configuration: configuration), body)
+    }
+
+    private static func serve(_ started: (TestHost, Task<Void, any Error>), _ body: (TestHost) async throws -> Void) async throws {
+        let (running, task) = started
         do {
             try await body(running)
         } catch {
