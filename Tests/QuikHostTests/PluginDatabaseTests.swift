@@ -132,7 +132,7 @@ struct PluginDatabaseTests {
             #expect(during.status == 503)
             #expect(during.errorCode == "unavailable")
             #expect(!during.text.contains("mysqld.sock"), "no connection details in the body")
-            #expect(ContinuousClock.now - started < .seconds(3))
+            #expect(ContinuousClock.now - started < .seconds(5), "answered at the lease timeout, not hung")
             try await Task.sleep(for: .milliseconds(1100))
             let health = try await host.client.get("/health").json()
             #expect(health["database"] as? String == "down")

@@ -54,11 +54,11 @@ struct UnitTests {
         let started = ContinuousClock.now
         await #expect(throws: DeadlineExceeded.self) {
             try await withDeadline(.milliseconds(100)) {
-                try? await Task.sleep(for: .seconds(3))
+                try? await Task.sleep(for: .seconds(10))
                 return 1
             }
         }
-        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(ContinuousClock.now - started < .seconds(5), "answered at the deadline, not when the work gave up")
         let value = try await withDeadline(.seconds(5)) { 42 }
         #expect(value == 42)
         await #expect(throws: PluginError.self) {

@@ -39,7 +39,7 @@ actor ConnectionPool {
     nonisolated let name: String
     nonisolated let target: ConnectionTarget
     nonisolated let configuration: PoolConfiguration
-    private let metrics: DatabaseMetrics
+    private let metrics: PoolMetrics
     private var idle: [MySQLConnection] = []
     private var open = 0
     private var leased = 0
@@ -52,7 +52,7 @@ actor ConnectionPool {
         self.name = name
         self.target = target
         self.configuration = configuration
-        self.metrics = metrics
+        self.metrics = metrics.pool(name)
     }
 
     /// Connections open now (leased and idle); never above `maxConnections`.
@@ -62,13 +62,13 @@ actor ConnectionPool {
     nonisolated func withConnection<T: Sendable>(_ body: (MySQLConnection) async throws -> T) async throws -> T {
         let started = ContinuousClock.now
         let connection = try await acquire()
-        metrics.leased(pool: name, wait: ContinuousClock.now - started)
+        metrics.leased(wait: ContinuousClock.now - started)
         do {
             let result = try await body(connection)
             await release(connection)
             return result
         } catch {
-            if let error = error as? DatabaseError { metrics.failed(pool: name, kind: error.kind) }
+            if let error = error as? DatabaseError { metrics.failed(kind: error.kind) }
             await release(connection)
             throw error
         }
@@ -196,6 +196,6 @@ actor ConnectionPool {
     }
 
     private func report() {
-        metrics.pool(name: name, inUse: leased, open: open, waiting: waiters.count)
+        metrics.report(inUse: leased, open: open, waiting: waiters.count)
     }
 }

@@ -2,23 +2,46 @@ import CoreMetrics
 import Prometheus
 import QuikSDK
 
-/// Pool metrics: connections in use and open, callers waiting, lease wait time, errors.
+/// Makes the metrics of each pool.
 struct DatabaseMetrics: Sendable {
     let factory: PrometheusMetricsFactory
 
-    func pool(name: String, inUse: Int, open: Int, waiting: Int) {
-        Gauge(label: "quik_db_connections_in_use", dimensions: [("pool", name)], factory: factory).record(inUse)
-        Gauge(label: "quik_db_connections_open", dimensions: [("pool", name)], factory: factory).record(open)
-        Gauge(label: "quik_db_lease_waiting", dimensions: [("pool", name)], factory: factory).record(waiting)
+    func pool(_ name: String) -> PoolMetrics {
+        PoolMetrics(name: name, factory: factory)
+    }
+}
+
+/// One pool's metrics: connections in use and open, callers waiting, lease wait time, errors.
+/// The handles are made once, since they are touched on every lease.
+struct PoolMetrics: Sendable {
+    private let name: String
+    private let factory: PrometheusMetricsFactory
+    private let inUse: CoreMetrics.Gauge
+    private let open: CoreMetrics.Gauge
+    private let waiting: CoreMetrics.Gauge
+    private let leaseTime: CoreMetrics.Timer
+
+    init(name: String, factory: PrometheusMetricsFactory) {
+        self.name = name
+        self.factory = factory
+        inUse = CoreMetrics.Gauge(label: "quik_db_connections_in_use", dimensions: [("pool", name)], factory: factory)
+        open = CoreMetrics.Gauge(label: "quik_db_connections_open", dimensions: [("pool", name)], factory: factory)
+        waiting = CoreMetrics.Gauge(label: "quik_db_lease_waiting", dimensions: [("pool", name)], factory: factory)
+        leaseTime = CoreMetrics.Timer(label: "quik_db_lease_seconds", dimensions: [("pool", name)], factory: factory)
     }
 
-    func leased(pool: String, wait: Duration) {
+    func report(inUse: Int, open: Int, waiting: Int) {
+        self.inUse.record(inUse)
+        self.open.record(open)
+        self.waiting.record(waiting)
+    }
+
+    func leased(wait: Duration) {
         let (seconds, attoseconds) = wait.components
-        CoreMetrics.Timer(label: "quik_db_lease_seconds", dimensions: [("pool", pool)], factory: factory)
-            .recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        leaseTime.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
-    func failed(pool: String, kind: DatabaseError.Kind) {
-        Counter(label: "quik_db_errors_total", dimensions: [("pool", pool), ("kind", kind.name)], factory: factory).increment()
+    func failed(kind: DatabaseError.Kind) {
+        CoreMetrics.Counter(label: "quik_db_errors_total", dimensions: [("pool", name), ("kind", kind.name)], factory: factory).increment()
     }
 }

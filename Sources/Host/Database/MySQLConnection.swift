@@ -11,6 +11,11 @@ final class MySQLConnection: @unchecked Sendable {
     private(set) var isBroken = false
     /// When it was last returned to the pool.
     var idleSince = ContinuousClock.now
+    /// Prepared statements by SQL text, most recently used last; touched only on `queue`.
+    private var statements: [String: UnsafeMutablePointer<MYSQL_STMT>] = [:]
+    private var statementOrder: [String] = []
+    /// How many prepared statements a connection keeps.
+    static let statementCacheSize = 64
 
     private static let libraryReady: Bool = { mysql_server_init(0, nil, nil) == 0 }()
 
@@ -20,6 +25,7 @@ final class MySQLConnection: @unchecked Sendable {
     }
 
     deinit {
+        for statement in statements.values { mysql_stmt_close(statement) }
         mysql_close(handle)
     }
 
@@ -83,10 +89,48 @@ final class MySQLConnection: @unchecked Sendable {
 
     // MARK: Statements
 
-    private func performBlocking(_ sql: String, _ bindings: [SQLValue]) throws -> ([SQLRow], SQLOutcome) {
+    /// The prepared statement for `sql`: from the cache, or prepared now and cached.
+    private func prepared(_ sql: String) throws -> UnsafeMutablePointer<MYSQL_STMT> {
+        if let statement = statements[sql] {
+            if let index = statementOrder.lastIndex(of: sql) { statementOrder.remove(at: index) }
+            statementOrder.append(sql)
+            return statement
+        }
         guard let statement = mysql_stmt_init(handle) else { throw failure() }
-        defer { mysql_stmt_close(statement) }
-        guard mysql_stmt_prepare(statement, sql, UInt(sql.utf8.count)) == 0 else { throw failure(statement) }
+        guard mysql_stmt_prepare(statement, sql, UInt(sql.utf8.count)) == 0 else {
+            let error = failure(statement)
+            mysql_stmt_close(statement)
+            throw error
+        }
+        var updateMaxLength: my_bool = 1
+        mysql_stmt_attr_set(statement, STMT_ATTR_UPDATE_MAX_LENGTH, &updateMaxLength)
+        if statementOrder.count >= Self.statementCacheSize {
+            let evicted = statementOrder.removeFirst()
+            if let old = statements.removeValue(forKey: evicted) { mysql_stmt_close(old) }
+        }
+        statements[sql] = statement
+        statementOrder.append(sql)
+        return statement
+    }
+
+    /// Drops a statement that failed, so the next use prepares it afresh.
+    private func forget(_ sql: String) {
+        guard let statement = statements.removeValue(forKey: sql) else { return }
+        statementOrder.removeAll { $0 == sql }
+        mysql_stmt_close(statement)
+    }
+
+    private func performBlocking(_ sql: String, _ bindings: [SQLValue]) throws -> ([SQLRow], SQLOutcome) {
+        let statement = try prepared(sql)
+        do {
+            return try execute(statement, bindings)
+        } catch {
+            forget(sql)
+            throw error
+        }
+    }
+
+    private func execute(_ statement: UnsafeMutablePointer<MYSQL_STMT>, _ bindings: [SQLValue]) throws -> ([SQLRow], SQLOutcome) {
         let parameterCount = Int(mysql_stmt_param_count(statement))
         guard parameterCount == bindings.count else {
             throw DatabaseError(.other, "the statement has \(parameterCount) placeholders but \(bindings.count) values were bound")
@@ -107,8 +151,6 @@ final class MySQLConnection: @unchecked Sendable {
             return ([], SQLOutcome(affectedRows: Int(mysql_stmt_affected_rows(statement)), lastInsertID: Int64(mysql_stmt_insert_id(statement))))
         }
         defer { mysql_free_result(metadata) }
-        var updateMaxLength: my_bool = 1
-        mysql_stmt_attr_set(statement, STMT_ATTR_UPDATE_MAX_LENGTH, &updateMaxLength)
         guard mysql_stmt_store_result(statement) == 0 else { throw failure(statement) }
         defer { mysql_stmt_free_result(statement) }
         let fieldCount = Int(mysql_num_fields(metadata))

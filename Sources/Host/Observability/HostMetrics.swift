@@ -2,6 +2,7 @@ import CoreMetrics
 import Foundation
 import Prometheus
 import QuikSDK
+import Synchronization
 
 /// The host's metrics, kept in its own Prometheus registry and served at `/metrics`.
 ///
