@@ -38,7 +38,8 @@ final class HostCore: Sendable {
     let database: HostDatabase
     let startedAt = ContinuousClock.now
 
-    init(configuration: HostConfiguration, authenticator: any Authenticator, builtinRoutes: [BuiltinRoute], logger: Logger) throws(ConfigurationError) {
+    /// `authenticator` replaces the host's own token verification (tests use a fixed-token one).
+    init(configuration: HostConfiguration, authenticator: (any Authenticator)?, builtinRoutes: [BuiltinRoute], logger: Logger) throws(ConfigurationError) {
         self.configuration = configuration
         self.logger = logger
         self.metrics = HostMetrics()
@@ -56,7 +57,7 @@ final class HostCore: Sendable {
             logger: logger)
         self.runtime = HostRuntime(configuration: configuration, database: database, metrics: metrics, logger: logger)
         self.manager = PluginManager(runtime: runtime)
-        self.authenticator = authenticator
+        self.authenticator = authenticator ?? runtime.tokens
         self.builtinRoutes = builtinRoutes
     }
 

@@ -23,9 +23,10 @@ public final class QuikHost: Sendable {
 
     /// Creates a host. Nothing is started, loaded or bound until ``start()`` or
     /// ``run(gracefulShutdownSignals:onListening:)``. Throws for a malformed `database.url`.
+    /// Without an `authenticator`, callers are authenticated by the host's own access tokens.
     public init(
         configuration: HostConfiguration,
-        authenticator: any Authenticator = NoAuthenticator(),
+        authenticator: (any Authenticator)? = nil,
         builtinRoutes: [BuiltinRoute] = [],
         logger: Logger
     ) throws(ConfigurationError) {
@@ -53,10 +54,31 @@ public final class QuikHost: Sendable {
         if let embedded = core.embedded { try await embedded.start() }
         do {
             try await core.database.prepare()
+            try await core.runtime.tokens.prepare()
         } catch {
-            core.logger.error("the database is not reachable; plugins that need it will fail", metadata: ["error": "\(error)"])
+            core.logger.error(
+                "the database is not reachable; plugins that need it fail and tokens cannot be verified",
+                metadata: ["error": "\(error)"])
         }
         try await core.manager.loadAll()
+    }
+
+    /// Makes a new signing key; the previous one keeps verifying its tokens until they expire.
+    /// Returns the new key's id. A running host picks the key up within seconds.
+    public func rotateSigningKeys() async throws -> String {
+        if let embedded = core.embedded { try await embedded.start() }
+        do {
+            try await core.database.prepare()
+            try await core.runtime.tokens.prepare()
+            let kid = try await core.runtime.tokens.rotate()
+            await core.database.closeAll()
+            await core.embedded?.stop()
+            return kid
+        } catch {
+            await core.database.closeAll()
+            await core.embedded?.stop()
+            throw error
+        }
     }
 
     /// Stops what ``start()`` started, for a host that never ran (`plugins check`).

@@ -8,7 +8,26 @@ struct QuikAppCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quikapp",
         abstract: "The QuikApp team-chat host: loads the plugins listed in plugins.yml and serves them.",
-        subcommands: [Serve.self, PluginsCommand.self])
+        subcommands: [Serve.self, PluginsCommand.self, KeysCommand.self])
+}
+
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "Manage the keys that sign access tokens.",
+        subcommands: [Rotate.self])
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a new signing key; the old one verifies until its tokens expire (15 minutes).")
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            let host = try QuikHost(configuration: try options.load(), logger: options.logger())
+            print("new signing key: \(try await host.rotateSigningKeys())")
+        }
+    }
 }
 
 /// Options every command that reads `plugins.yml` takes.

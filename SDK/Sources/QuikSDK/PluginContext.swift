@@ -58,11 +58,20 @@ public protocol PluginContext: Sendable {
 
     /// The plugin's own database, when its manifest asks for one (`capabilities.database`). Since SDK 1.1.
     var database: (any PluginDatabase)? { get }
+
+    /// Signs an access token for a user. Only the deployment's token issuer
+    /// (`server.token_issuer`, default `auth`) may; others get `forbidden`. Since SDK 1.2.
+    func issueAccessToken(userId: String, sessionId: String?, roles: [String]) async throws -> AccessToken
 }
 
 extension PluginContext {
     /// No database, as for a host older than SDK 1.1.
     public var database: (any PluginDatabase)? { nil }
+
+    /// Refuses, as a host older than SDK 1.2 would.
+    public func issueAccessToken(userId: String, sessionId: String?, roles: [String]) async throws -> AccessToken {
+        throw PluginError(.forbidden, "this host does not issue access tokens to plugins")
+    }
 
     /// The plugin's database, or an error saying the manifest did not ask for one.
     public func requireDatabase() throws -> any PluginDatabase {

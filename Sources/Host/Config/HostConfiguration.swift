@@ -27,6 +27,8 @@ public struct HostConfiguration: Sendable {
     public var pluginDirectory: String?
     /// Folder for runtime state (reload copies, later the embedded database). Default `.quikapp`.
     public var stateDirectory: String = ".quikapp"
+    /// The plugin that may sign access tokens for users. Default `auth`.
+    public var tokenIssuer: String = "auth"
     /// Development mode: watch plugin libraries and reload them when they change.
     public var devMode: Bool = false
     /// How often dev mode looks at plugin libraries. Default 300 ms.

@@ -60,7 +60,7 @@ public enum PluginsFile {
         let keys = [
             "host", "port", "request_timeout_s", "max_body_bytes", "hook_timeout_ms", "setup_timeout_s",
             "event_queue_capacity", "socket_queue_capacity", "max_frame_bytes", "drain_timeout_s", "plugin_dir",
-            "state_dir", "reload_poll_ms",
+            "state_dir", "reload_poll_ms", "token_issuer",
         ]
         for (keyNode, value) in try reader.mapping(node, key: "server") {
             let key = try reader.key(keyNode)
@@ -78,6 +78,7 @@ public enum PluginsFile {
             case "drain_timeout_s": configuration.drainTimeout = .seconds(try reader.double(value, key: path, above: 0))
             case "plugin_dir": configuration.pluginDirectory = try reader.string(value, key: path)
             case "state_dir": configuration.stateDirectory = try reader.string(value, key: path)
+            case "token_issuer": configuration.tokenIssuer = try reader.string(value, key: path)
             case "reload_poll_ms": configuration.reloadPollInterval = .milliseconds(try reader.int(value, key: path, range: 10...60_000))
             default: throw reader.unknownKey(path, at: keyNode, expected: keys)
             }

@@ -30,9 +30,11 @@ public enum DatabaseBenchmark {
         return server.socketPath
     }
 
-    /// Stops the server ``startServer(directory:)`` started.
+    /// Stops the server ``startServer(directory:)`` started (this process owns it).
     public static func stopServer(directory: String) async {
-        await EmbeddedMariaDB(directory: directory, logger: Logger(label: "bench-db")).stop()
+        let server = EmbeddedMariaDB(directory: directory, logger: Logger(label: "bench-db"))
+        try? await server.start()
+        await server.stop()
     }
 
     /// Fills a table on the server at `socket` and measures for `seconds` each.

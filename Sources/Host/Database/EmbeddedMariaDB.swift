@@ -7,12 +7,17 @@ import Synchronization
 /// with its data in a folder of ours, listening on a Unix socket only.
 ///
 /// The first start initialises the data folder; later starts reuse it. A server
-/// left running on the same folder (the host was killed) is adopted rather
-/// than fought over. As a service it stops the server on shutdown.
+/// already running on the same folder is used rather than fought over: if the
+/// process that started it is gone (the host was killed), this one takes it
+/// over and stops it on exit; if that process is alive (`quikapp keys rotate`
+/// beside a running `serve`), the server is left to it. As a service it stops
+/// the server it owns on shutdown.
 final class EmbeddedMariaDB: Service, Sendable {
     let directory: String
     private let logger: Logger
     private let process = Mutex<Process?>(nil)
+    /// Whether this process started the server or took it over, and so stops it.
+    private let owned = Mutex(false)
 
     init(directory: String, logger: Logger) {
         self.directory = URL(fileURLWithPath: directory).standardizedFileURL.path
@@ -22,6 +27,12 @@ final class EmbeddedMariaDB: Service, Sendable {
     var dataDirectory: String { directory + "/data" }
     var socketPath: String { directory + "/mysqld.sock" }
     private var pidFile: String { directory + "/mysqld.pid" }
+    private var ownerFile: String { directory + "/owner.pid" }
+
+    private func claimOwnership() {
+        try? String(getpid()).write(toFile: ownerFile, atomically: true, encoding: .utf8)
+        owned.withLock { $0 = true }
+    }
 
     /// Starts the server (initialising the data folder the first time) and waits until it accepts connections.
     func start() async throws {
@@ -31,7 +42,13 @@ final class EmbeddedMariaDB: Service, Sendable {
             throw EmbeddedDatabaseError("the socket path \(socketPath) is too long for a Unix socket; use a shorter state directory")
         }
         if let pid = runningPid() {
-            logger.info("adopting the embedded MariaDB already running on this data folder", metadata: ["pid": "\(pid)"])
+            let owner = (try? String(contentsOfFile: ownerFile, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if let owner, owner != getpid(), kill(owner, 0) == 0 {
+                logger.info("using the embedded MariaDB of the running host", metadata: ["pid": "\(pid)", "owner": "\(owner)"])
+            } else {
+                logger.info("taking over the embedded MariaDB left running on this data folder", metadata: ["pid": "\(pid)"])
+                claimOwnership()
+            }
             try await waitUntilReady(timeout: .seconds(30))
             return
         }
@@ -57,12 +74,14 @@ final class EmbeddedMariaDB: Service, Sendable {
         server.standardError = FileHandle.nullDevice
         try server.run()
         process.withLock { $0 = server }
+        claimOwnership()
         logger.info("embedded MariaDB started", metadata: ["pid": "\(server.processIdentifier)", "socket": "\(socketPath)"])
         try await waitUntilReady(timeout: .seconds(60))
     }
 
-    /// Stops the server this host started (or adopted) and waits for it to exit.
+    /// Stops the server if this process owns it, and waits for it to exit.
     func stop() async {
+        guard owned.withLock({ $0 }) else { return }
         let pid = process.withLock { $0?.processIdentifier } ?? runningPid()
         guard let pid else { return }
         kill(pid, SIGTERM)
@@ -72,6 +91,8 @@ final class EmbeddedMariaDB: Service, Sendable {
             _ = process.withLock { $0?.isRunning }
         }
         process.withLock { $0 = nil }
+        owned.withLock { $0 = false }
+        try? FileManager.default.removeItem(atPath: ownerFile)
         logger.info("embedded MariaDB stopped")
     }
 

@@ -55,6 +55,9 @@ struct HostResponder: HTTPResponder {
                 status: .ok,
                 headers: [.contentType: "application/json; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: host.openAPI())))
+        case (.get, "/api/v1/auth/jwks"):
+            label = path
+            return try json(host.runtime.tokens.jwks)
         case (.get, "/api/v1/admin/plugins"):
             label = path
             try await requireAdmin(request)

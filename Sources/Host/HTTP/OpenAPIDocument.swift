@@ -16,6 +16,7 @@ enum OpenAPIDocument {
             "summary": "Realtime WebSocket (upgrade); token as Authorization header or ?token=", "tags": ["host"],
             "responses": ["101": ["description": "Switching protocols"]],
         ])
+        add("/api/v1/auth/jwks", "get", ["summary": "Public keys that verify access tokens", "tags": ["host"], "responses": plain])
         add("/api/v1/admin/plugins", "get", [
             "summary": "Plugins with versions, mounts and load times (admin)", "tags": ["host"],
             "security": [["bearer": []]], "responses": plain,

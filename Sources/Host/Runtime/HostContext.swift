@@ -116,6 +116,13 @@ struct HostContext: PluginContext {
         }
     }
 
+    func issueAccessToken(userId: String, sessionId: String?, roles: [String]) async throws -> AccessToken {
+        guard pluginName == runtime.configuration.tokenIssuer else {
+            throw PluginError(.forbidden, "only the token issuer plugin '\(runtime.configuration.tokenIssuer)' may sign access tokens")
+        }
+        return try await runtime.tokens.issue(userId: userId, sessionId: sessionId, roles: roles)
+    }
+
     func runHook(_ hook: String, payload: Data) async throws -> HookOutcome {
         try await runtime.runHook(hook, payload: payload, from: instance)
     }

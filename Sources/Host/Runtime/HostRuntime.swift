@@ -24,10 +24,12 @@ final class HostRuntime: Sendable {
     let bus: EventBus
     let gateway: RealtimeGateway
     let database: HostDatabase
+    let tokens: TokenService
     private let tables = Mutex(Tables())
 
     init(configuration: HostConfiguration, database: HostDatabase, metrics: HostMetrics, logger: Logger) {
         self.database = database
+        self.tokens = TokenService(database: database, logger: logger)
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger

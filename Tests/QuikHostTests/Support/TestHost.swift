@@ -28,13 +28,17 @@ struct TestHost {
         return try await start(configuration: configuration)
     }
 
-    /// Starts a host from a configuration and waits until it listens.
-    static func start(configuration: HostConfiguration) async throws -> (TestHost, Task<Void, any Error>) {
+    /// Starts a host from a configuration and waits until it listens. `authenticator`
+    /// `nil` keeps the host's own access-token verification.
+    static func start(
+        configuration: HostConfiguration,
+        authenticator: (any Authenticator)? = TestAuthenticator()
+    ) async throws -> (TestHost, Task<Void, any Error>) {
         // QUIK_TEST_LOG=debug shows what the test hosts do, tagged by their schema prefix.
         var logger = Logger(label: "test-host")
         logger.logLevel = ProcessInfo.processInfo.environment["QUIK_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
         logger[metadataKey: "host"] = .string(configuration.database.schemaPrefix)
-        let host = try QuikHost(configuration: configuration, authenticator: TestAuthenticator(), logger: logger)
+        let host = try QuikHost(configuration: configuration, authenticator: authenticator, logger: logger)
         let (ready, readyContinuation) = AsyncStream.makeStream(of: Int.self)
         let task = Task {
             defer { readyContinuation.finish() }
