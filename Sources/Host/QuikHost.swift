@@ -64,7 +64,7 @@ public final class QuikHost: Sendable {
     }
 
     /// Makes a new signing key; the previous one keeps verifying its tokens until they expire.
-    /// Returns the new key's id. A running host picks the key up within seconds.
+    /// Returns the new key's id. A running host signs with it within 30 seconds.
     public func rotateSigningKeys() async throws -> String {
         if let embedded = core.embedded { try await embedded.start() }
         do {

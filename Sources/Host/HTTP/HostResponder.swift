@@ -57,7 +57,7 @@ struct HostResponder: HTTPResponder {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: host.openAPI())))
         case (.get, "/api/v1/auth/jwks"):
             label = path
-            return try json(host.runtime.tokens.jwks)
+            return try json(await host.runtime.tokens.jwks())
         case (.get, "/api/v1/admin/plugins"):
             label = path
             try await requireAdmin(request)

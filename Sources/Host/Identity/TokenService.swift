@@ -97,8 +97,24 @@ final class TokenService: Authenticator, Sendable {
         keys.withLock { $0 = fresh }
     }
 
+    /// How long loaded keys are trusted before they are read again, so that a key
+    /// rotated by another process (`quikapp keys rotate`, another node) is used here too.
+    static let refreshInterval: Duration = .seconds(30)
+
+    private func refreshIfStale() async {
+        let stale = keys.withLock { $0.loadedAt.map { ContinuousClock.now - $0 > Self.refreshInterval } ?? true }
+        if stale {
+            do {
+                try await reload()
+            } catch {
+                logger.warning("signing keys could not be reloaded; using the loaded ones", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
     /// Signs an access token for a user, valid for `lifetime` (at most 15 minutes).
     func issue(userId: String, sessionId: String?, roles: [String], lifetime: TimeInterval = maximumLifetime) async throws -> AccessToken {
+        await refreshIfStale()
         let (collection, active) = keys.withLock { ($0.collection, $0.active) }
         guard let active else { throw PluginError(.unavailable, "no signing key is loaded") }
         let now = Date()
@@ -127,7 +143,8 @@ final class TokenService: Authenticator, Sendable {
     }
 
     /// `{"keys": [...]}`: the public keys that verify current tokens.
-    var jwks: [String: [[String: String]]] {
-        ["keys": keys.withLock { $0.published }]
+    func jwks() async -> [String: [[String: String]]] {
+        await refreshIfStale()
+        return ["keys": keys.withLock { $0.published }]
     }
 }
