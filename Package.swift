@@ -14,8 +14,16 @@ func fixture(_ name: String, dependencies: [Target.Dependency] = []) -> [Target]
 
 let fixtures = [
     "FixtureEchoV1", "FixtureEchoV2", "FixtureBadABI", "FixtureNoEntry", "FixtureSetupThrows",
-    "FixtureOutsideMount", "FixtureMountClash", "FixtureRogue", "FixtureDependent", "FixtureSlowpoke", "FixtureReplica", "FixtureNotes",
+    "FixtureOutsideMount", "FixtureMountClash", "FixtureRogue", "FixtureDependent", "FixtureSlowpoke", "FixtureReplica", "FixtureNotes", "FixtureNotesV2",
 ]
+
+/// The static pieces a fixture links in besides the SDK.
+func fixtureDependencies(_ name: String) -> [Target.Dependency] {
+    if name.hasPrefix("FixtureEcho") { return ["FixtureEchoCore"] }
+    if name.hasPrefix("FixtureNotes") { return ["FixtureNotesCore"] }
+    if name == "FixtureReplica" { return ["FixtureSupport"] }
+    return []
+}
 
 let package = Package(
     name: "QuikApp",
@@ -84,6 +92,15 @@ let package = Package(
             path: "Sources/QuikBench"
         ),
         .target(
+            name: "FixtureSupport",
+            path: "Tests/Fixtures/FixtureSupport"
+        ),
+        .target(
+            name: "FixtureNotesCore",
+            dependencies: ["FixtureSupport", .product(name: "QuikSDK", package: "SDK")],
+            path: "Tests/Fixtures/FixtureNotesCore"
+        ),
+        .target(
             name: "FixtureEchoCore",
             dependencies: [.product(name: "QuikSDK", package: "SDK")],
             path: "Tests/Fixtures/FixtureEchoCore"
@@ -99,6 +116,6 @@ let package = Package(
         ),
     ]
         + fixtures.flatMap { name in
-            fixture(name, dependencies: name.hasPrefix("FixtureEcho") ? ["FixtureEchoCore"] : [])
+            fixture(name, dependencies: fixtureDependencies(name))
         }
 )

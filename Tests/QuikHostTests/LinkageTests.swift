@@ -7,7 +7,7 @@ import Testing
 struct LinkageTests {
     static let plugins = [
         "FixtureEchoV1", "FixtureEchoV2", "FixtureBadABI", "FixtureNoEntry", "FixtureSetupThrows",
-        "FixtureOutsideMount", "FixtureMountClash", "FixtureRogue", "FixtureDependent", "FixtureSlowpoke", "FixtureReplica", "FixtureNotes",
+        "FixtureOutsideMount", "FixtureMountClash", "FixtureRogue", "FixtureDependent", "FixtureSlowpoke", "FixtureReplica", "FixtureNotes", "FixtureNotesV2",
     ]
 
     static func run(_ tool: String, _ arguments: [String]) async throws -> String {

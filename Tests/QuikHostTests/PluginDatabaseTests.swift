@@ -152,3 +152,32 @@ struct PluginDatabaseTests {
         _ = directory
     }
 }
+
+@Suite("Plugin databases on reload", .timeLimit(.minutes(2)))
+struct ReloadMigrationTests {
+    @Test("a reload applies the new version's migrations before its routes are swapped in")
+    func reloadMigrates() async throws {
+        let directory = try Fixtures.temporaryDirectory()
+        let library = "\(directory)/libnotes-r.so"
+        try HotReloadTests.install(Fixtures.library("FixtureNotes"), at: library)
+        var prefix = ""
+        let yaml = "plugins:\n  notes-r:\n    path: \(library)\n"
+        try await TestHost.with(yaml: yaml, devMode: true, tweak: { prefix = $0.database.schemaPrefix; $0.reloadPollInterval = .seconds(3600) }) { host in
+            #expect(try await host.client.post("/api/v1/notes-r/notes", json: #"{"body":"kept"}"#).status == 201)
+            #expect(try await host.client.get("/api/v1/notes-r/tags").status == 404)
+            try HotReloadTests.install(Fixtures.library("FixtureNotesV2"), at: library)
+            let reply = try await host.client.post("/api/v1/admin/plugins/notes-r/reload", token: "admin-token")
+            #expect(reply.status == 200)
+            #expect(try reply.json()["version"] as? String == "2.0.0")
+            let tags = try await host.client.get("/api/v1/notes-r/tags")
+            #expect(tags.status == 200)
+            #expect(try tags.json()["count"] as? Int == 0)
+            #expect(try await host.client.get("/api/v1/notes-r/count?body=kept").json()["count"] as? Int == 1, "data survives the reload")
+            let admin = try await TestDatabase.adminPool()
+            let versions = try await admin.withConnection {
+                try await $0.perform("SELECT version FROM `\(prefix)_host`.migrations WHERE plugin = 'notes-r' ORDER BY version", []).0
+            }
+            #expect(versions.map { $0["version"] } == [.int(1), .int(2), .int(3)])
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import FixtureSupport
 import Foundation
 import QuikSDK
 import Synchronization
@@ -10,27 +11,7 @@ final class ReplicaPlugin: QuikPlugin {
     let counted = Mutex(0)
 
     init() {
-        let path = Self.ownPath() ?? "libreplica.so"
-        var file = Substring(path.split(separator: "/").last ?? "libreplica.so")
-        if file.hasPrefix("lib") { file = file.dropFirst(3) }
-        if file.hasSuffix(".so") { file = file.dropLast(3) }
-        name = file.lowercased()
-    }
-
-    /// The file this image was loaded from: the mapping that holds its header.
-    static func ownPath() -> String? {
-        let address = UInt(bitPattern: #dsohandle)
-        // procfs files report size 0; String(contentsOfFile:) stops after one read.
-        guard let data = try? FileHandle(forReadingAtPath: "/proc/self/maps")?.readToEnd() else { return nil }
-        let maps = String(decoding: data, as: UTF8.self)
-        for line in maps.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            let range = fields.first?.split(separator: "-").compactMap { UInt($0, radix: 16) } ?? []
-            if range.count == 2, range[0] <= address, address < range[1], fields.count >= 6 {
-                return String(fields[5])
-            }
-        }
-        return nil
+        name = OwnLibrary.pluginName(fallback: "replica")
     }
 
     var manifest: PluginManifest { PluginManifest(name: name, version: "1.0.0", mount: name) }

@@ -1,3 +1,4 @@
+import FixtureSupport
 import Foundation
 import QuikSDK
 import Synchronization
@@ -6,52 +7,40 @@ import Synchronization
 /// `notes-a`), so tests can load two of them with separate schemas. It stores
 /// notes, publishes durable `<name>.created` events, and records every
 /// `*.created` event it receives idempotently, by event id.
-final class NotesPlugin: QuikPlugin {
+public final class NotesPlugin: QuikPlugin {
     let name: String
     let deliveries = Mutex(0)
 
-    init() {
-        var file = Substring(Self.ownPath()?.split(separator: "/").last ?? "libnotes.so")
-        if file.hasPrefix("lib") { file = file.dropFirst(3) }
-        if file.hasSuffix(".so") { file = file.dropLast(3) }
-        // A dev-mode copy is named <plugin>-<pid>-<serial>.so.
-        let parts = file.split(separator: "-")
-        if parts.count >= 3, parts.suffix(2).allSatisfy({ $0.allSatisfy(\.isNumber) }) {
-            file = Substring(parts.dropLast(2).joined(separator: "-"))
-        }
-        name = file.lowercased()
+    let version: String
+
+    /// Version 2 adds a third migration and a route that reads its table.
+    public init(version: String) {
+        self.version = version
+        name = OwnLibrary.pluginName(fallback: "notes")
     }
 
-    /// The file this image was loaded from.
-    static func ownPath() -> String? {
-        let address = UInt(bitPattern: #dsohandle)
-        guard let data = try? FileHandle(forReadingAtPath: "/proc/self/maps")?.readToEnd() else { return nil }
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            let range = fields.first?.split(separator: "-").compactMap { UInt($0, radix: 16) } ?? []
-            if range.count == 2, range[0] <= address, address < range[1], fields.count >= 6 { return String(fields[5]) }
-        }
-        return nil
+    public var manifest: PluginManifest {
+        PluginManifest(name: name, version: version, mount: name, capabilities: PluginCapabilities(database: true))
     }
 
-    var manifest: PluginManifest {
-        PluginManifest(name: name, version: "1.0.0", mount: name, capabilities: PluginCapabilities(database: true))
-    }
-
-    var migrations: [Migration] {
-        [
+    public var migrations: [Migration] {
+        let all = [
             Migration(version: 1, name: "create_notes", statements: [
                 "CREATE TABLE IF NOT EXISTS notes (id BIGINT AUTO_INCREMENT PRIMARY KEY, body TEXT NOT NULL, created_at DATETIME(3) NOT NULL)"
             ]),
             Migration(version: 2, name: "create_received", statements: [
                 "CREATE TABLE IF NOT EXISTS received (event_id VARCHAR(40) PRIMARY KEY, topic VARCHAR(255) NOT NULL)"
             ]),
+            Migration(version: 3, name: "create_tags", statements: [
+                "CREATE TABLE IF NOT EXISTS tags (name VARCHAR(64) PRIMARY KEY)"
+            ]),
         ]
+        return version.hasPrefix("2.") ? all : Array(all.prefix(2))
     }
 
     struct Note: Codable { var body: String }
 
-    func setup(_ context: any PluginContext) async throws {
+    public func setup(_ context: any PluginContext) async throws {
         let database = try context.requireDatabase()
         let open = RouteOptions(requiresAuthentication: false)
         let name = self.name
@@ -115,13 +104,14 @@ final class NotesPlugin: QuikPlugin {
             _ = try? await database.execute(
                 "INSERT IGNORE INTO received (event_id, topic) VALUES (?, ?)", [.text(event.id), .text(event.topic)])
         }
+        if version.hasPrefix("2.") {
+            try context.addRoute(.get, "/tags", options: open) { _ in
+                try .json(["count": try await database.query("SELECT COUNT(*) AS n FROM tags").first?["n"].int ?? -1])
+            }
+        }
         try context.addRoute(.get, "/received", options: open) { _ in
             let rows = try await database.query("SELECT event_id FROM received ORDER BY event_id")
             return try .json(["ids": rows.compactMap { $0["event_id"].string }, "deliveries": ["\(self.deliveries.withLock { $0 })"]])
         }
     }
 }
-
-@_cdecl("quikapp_plugin_abi_version") public func abiVersion() -> Int32 { QUIK_PLUGIN_ABI_VERSION }
-@_cdecl("quikapp_plugin_sdk_version") public func sdkVersion() -> Int32 { QUIK_SDK_VERSION }
-@_cdecl("quikapp_plugin_create") public func create() -> UnsafeMutableRawPointer { PluginExport.retain(NotesPlugin()) }
