@@ -107,3 +107,31 @@ struct OutboxTests {
         #expect(second.process.terminationStatus == 0, "SIGTERM shuts down cleanly")
     }
 }
+
+@Suite("Durable events under load", .timeLimit(.minutes(2)))
+struct OutboxLoadTests {
+    @Test("durable events committed concurrently are each delivered once and none is lost")
+    func concurrentCommits() async throws {
+        let directory = try Fixtures.temporaryDirectory()
+        let yaml = "plugins:\n  notes-c:\n    path: \(try PluginDatabaseTests.notes("notes-c", in: directory))\n"
+        try await TestHost.with(yaml: yaml, tweak: { $0.database.outboxPollInterval = .milliseconds(20) }) { host in
+            let count = 40
+            let ids = try await withThrowingTaskGroup(of: String.self) { group in
+                for index in 0..<count {
+                    group.addTask {
+                        let reply = try await host.client.post("/api/v1/notes-c/durable", json: #"{"body":"n\#(index)"}"#)
+                        return try reply.json()["event_id"] as? String ?? ""
+                    }
+                }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(ids.count == count)
+            try await waitUntil(timeout: .seconds(10)) {
+                Set(try await host.client.get("/api/v1/notes-c/received").json()["ids"] as? [String] ?? []) == ids
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            let received = try await host.client.get("/api/v1/notes-c/received").json()
+            #expect((received["deliveries"] as? [String]) == ["\(count)"], "no event delivered twice")
+        }
+    }
+}

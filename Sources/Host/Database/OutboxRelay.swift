@@ -19,6 +19,9 @@ final class OutboxRelay: Service, Sendable {
     private let pollInterval: Duration
     private let logger: Logger
     private let sources = Mutex<[String: Source]>([:])
+    /// Plugins whose outbox is being delivered now, and those asked for again meanwhile:
+    /// one delivery per plugin at a time keeps events in commit order and unrepeated.
+    private let delivering = Mutex<(now: Set<String>, again: Set<String>)>(([], []))
     private let wakeups: AsyncStream<String>
     private let wakeup: AsyncStream<String>.Continuation
 
@@ -40,8 +43,38 @@ final class OutboxRelay: Service, Sendable {
     }
 
     /// Delivers what is pending in one plugin's outbox; returns how many events.
+    /// A call while a delivery for the plugin runs makes that delivery look again and returns 0.
     @discardableResult
     func deliver(_ plugin: String) async throws -> Int {
+        let first = delivering.withLock { state in
+            guard state.now.insert(plugin).inserted else {
+                state.again.insert(plugin)
+                return false
+            }
+            return true
+        }
+        guard first else { return 0 }
+        var delivered = 0
+        do {
+            while true {
+                delivered += try await deliverPending(plugin)
+                let again = delivering.withLock { state in
+                    if state.again.remove(plugin) != nil { return true }
+                    state.now.remove(plugin)
+                    return false
+                }
+                if !again { return delivered }
+            }
+        } catch {
+            delivering.withLock { state in
+                state.now.remove(plugin)
+                state.again.remove(plugin)
+            }
+            throw error
+        }
+    }
+
+    private func deliverPending(_ plugin: String) async throws -> Int {
         guard let source = sources.withLock({ $0[plugin] }) else { return 0 }
         var delivered = 0
         while true {
@@ -56,10 +89,12 @@ final class OutboxRelay: Service, Sendable {
                     id: row["id"].string ?? "", topic: row["topic"].string ?? "", payload: row["payload"].data ?? Data(),
                     source: plugin, publishedAt: row["created_at"].date ?? Date()))
             }
-            let last = rows.last?["seq"].int ?? 0
+            // Exactly the rows published: a transaction that took a lower seq may commit later.
+            let seqs = rows.map { $0["seq"] }
+            let placeholders = Array(repeating: "?", count: seqs.count).joined(separator: ", ")
             try await source.pool.withConnection { connection in
                 _ = try await connection.perform(
-                    "UPDATE \(Self.table) SET delivered_at = ? WHERE delivered_at IS NULL AND seq <= ?", [.date(Date()), .int(last)])
+                    "UPDATE \(Self.table) SET delivered_at = ? WHERE seq IN (\(placeholders))", [.date(Date())] + seqs)
                 _ = try await connection.perform(
                     "DELETE FROM \(Self.table) WHERE delivered_at < ? LIMIT 1000", [.date(Date().addingTimeInterval(-86_400))])
             }
