@@ -32,11 +32,14 @@ struct TestHost {
     /// `nil` keeps the host's own access-token verification.
     static func start(
         configuration: HostConfiguration,
-        authenticator: (any Authenticator)? = TestAuthenticator()
+        authenticator: (any Authenticator)? = TestAuthenticator(),
+        logs: CapturedLogs? = nil
     ) async throws -> (TestHost, Task<Void, any Error>) {
         // QUIK_TEST_LOG=debug shows what the test hosts do, tagged by their schema prefix.
-        var logger = Logger(label: "test-host")
-        logger.logLevel = ProcessInfo.processInfo.environment["QUIK_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        var logger = logs?.logger(label: "test-host") ?? Logger(label: "test-host")
+        if logs == nil {
+            logger.logLevel = ProcessInfo.processInfo.environment["QUIK_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        }
         logger[metadataKey: "host"] = .string(configuration.database.schemaPrefix)
         let host = try QuikHost(configuration: configuration, authenticator: authenticator, logger: logger)
         let (ready, readyContinuation) = AsyncStream.makeStream(of: Int.self)
