@@ -147,7 +147,9 @@ public final class QuikHost: Sendable {
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: gracefulShutdownSignals,
             logger: core.logger)
+        // Shutdown is bounded: past these the group cancels, then stops waiting.
         groupConfiguration.maximumGracefulShutdownDuration = configuration.drainTimeout * 3
+        groupConfiguration.maximumCancellationDuration = configuration.drainTimeout
         let serviceGroup = ServiceGroup(configuration: groupConfiguration)
         let stopAtOnce = group.withLock { stored in
             stored = serviceGroup
