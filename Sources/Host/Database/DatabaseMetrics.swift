@@ -37,8 +37,7 @@ struct PoolMetrics: Sendable {
     }
 
     func leased(wait: Duration) {
-        let (seconds, attoseconds) = wait.components
-        leaseTime.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        leaseTime.record(duration: wait)
     }
 
     func failed(kind: DatabaseError.Kind) {

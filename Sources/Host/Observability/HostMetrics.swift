@@ -28,44 +28,98 @@ public final class HostMetrics: Sendable {
     /// Prometheus text exposition.
     public func render() -> String { registry.emitToString() }
 
+    // MARK: Handles
+
+    /// swift-metrics handles by label and dimensions. Making one goes through the
+    /// registry's lock and a lookup; these are touched on every request and event.
+    private struct Handles {
+        var counters: [String: CoreMetrics.Counter] = [:]
+        var timers: [String: CoreMetrics.Timer] = [:]
+        var gauges: [String: CoreMetrics.Gauge] = [:]
+        var recorders: [String: CoreMetrics.Recorder] = [:]
+    }
+
+    private let handles = Mutex(Handles())
+
+    private static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
+        dimensions.reduce(into: label) { $0 += "\u{0}\($1.0)=\($1.1)" }
+    }
+
+    func counter(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Counter {
+        let key = Self.key(label, dimensions)
+        return handles.withLock { handles in
+            if let counter = handles.counters[key] { return counter }
+            let counter = CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
+            handles.counters[key] = counter
+            return counter
+        }
+    }
+
+    func timer(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Timer {
+        let key = Self.key(label, dimensions)
+        return handles.withLock { handles in
+            if let timer = handles.timers[key] { return timer }
+            let timer = CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory)
+            handles.timers[key] = timer
+            return timer
+        }
+    }
+
+    func gauge(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Gauge {
+        let key = Self.key(label, dimensions)
+        return handles.withLock { handles in
+            if let gauge = handles.gauges[key] { return gauge }
+            let gauge = CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory)
+            handles.gauges[key] = gauge
+            return gauge
+        }
+    }
+
+    func recorder(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Recorder {
+        let key = Self.key(label, dimensions)
+        return handles.withLock { handles in
+            if let recorder = handles.recorders[key] { return recorder }
+            let recorder = CoreMetrics.Recorder(label: label, dimensions: dimensions, aggregate: true, factory: factory)
+            handles.recorders[key] = recorder
+            return recorder
+        }
+    }
+
+    // MARK: The host's metrics
+
     func request(route: String, method: String, status: Int, duration: Duration) {
-        Counter(
-            label: "quik_http_requests_total",
-            dimensions: [("route", route), ("method", method), ("status", String(status))],
-            factory: factory
-        ).increment()
-        CoreMetrics.Timer(label: "quik_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-            .record(duration: duration)
+        counter("quik_http_requests_total", [("route", route), ("method", method), ("status", String(status))]).increment()
+        timer("quik_http_request_duration_seconds", [("route", route)]).record(duration: duration)
     }
 
     func eventPublished(topic: String) {
-        Counter(label: "quik_events_published_total", dimensions: [("topic", topic)], factory: factory).increment()
+        counter("quik_events_published_total", [("topic", topic)]).increment()
     }
 
     func eventDropped(plugin: String) {
-        Counter(label: "quik_events_dropped_total", dimensions: [("plugin", plugin)], factory: factory).increment()
+        counter("quik_events_dropped_total", [("plugin", plugin)]).increment()
     }
 
     func sockets(open: Int) {
-        Gauge(label: "quik_realtime_sockets", factory: factory).record(open)
+        gauge("quik_realtime_sockets").record(open)
     }
 
     func socketClosedSlow() {
-        Counter(label: "quik_realtime_slow_disconnects_total", factory: factory).increment()
+        counter("quik_realtime_slow_disconnects_total").increment()
     }
 
     func hookSkipped(hook: String, plugin: String) {
-        Counter(label: "quik_hook_interceptors_skipped_total", dimensions: [("hook", hook), ("plugin", plugin)], factory: factory)
-            .increment()
+        counter("quik_hook_interceptors_skipped_total", [("hook", hook), ("plugin", plugin)]).increment()
     }
 
     func pluginLoad(plugin: String, seconds: Double) {
-        Gauge(label: "quik_plugin_load_seconds", dimensions: [("plugin", plugin)], factory: factory).record(seconds)
+        gauge("quik_plugin_load_seconds", [("plugin", plugin)]).record(seconds)
     }
 }
 
 extension CoreMetrics.Timer {
-    fileprivate func record(duration: Duration) {
+    /// Records a Swift `Duration`.
+    func record(duration: Duration) {
         let (seconds, attoseconds) = duration.components
         recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
@@ -74,7 +128,7 @@ extension CoreMetrics.Timer {
 /// A plugin's metrics, bridged to swift-metrics under `quik_plugin_<name>` with a `plugin` label.
 struct PluginMetricsBridge: PluginMetrics {
     let plugin: String
-    let factory: PrometheusMetricsFactory
+    let metrics: HostMetrics
 
     private func label(_ name: String) -> String {
         "quik_plugin_" + String(name.map { $0.isLetter || $0.isNumber ? $0 : "_" })
@@ -85,14 +139,14 @@ struct PluginMetricsBridge: PluginMetrics {
     }
 
     func increment(_ name: String, by amount: Int64, labels: [String: String]) {
-        Counter(label: label(name), dimensions: dimensions(labels), factory: factory).increment(by: amount)
+        metrics.counter(label(name), dimensions(labels)).increment(by: amount)
     }
 
     func gauge(_ name: String, value: Double, labels: [String: String]) {
-        Gauge(label: label(name), dimensions: dimensions(labels), factory: factory).record(value)
+        metrics.gauge(label(name), dimensions(labels)).record(value)
     }
 
     func record(_ name: String, value: Double, labels: [String: String]) {
-        Recorder(label: label(name), dimensions: dimensions(labels), aggregate: true, factory: factory).record(value)
+        metrics.recorder(label(name), dimensions(labels)).record(value)
     }
 }

@@ -15,7 +15,7 @@ struct HostContext: PluginContext {
         self.runtime = runtime
         self.instance = instance
         self.logger = PluginLoggerBridge(plugin: instance.name, base: runtime.logger)
-        self.metrics = PluginMetricsBridge(plugin: instance.name, factory: runtime.metrics.factory)
+        self.metrics = PluginMetricsBridge(plugin: instance.name, metrics: runtime.metrics)
     }
 
     var pluginName: String { instance.name }
