@@ -53,8 +53,7 @@ public final class QuikHost: Sendable {
     public func start() async throws {
         if let embedded = core.embedded { try await embedded.start() }
         do {
-            try await core.database.prepare()
-            try await core.runtime.tokens.prepare()
+            try await prepareDatabase()
         } catch {
             core.logger.error(
                 "the database is not reachable; plugins that need it fail and tokens cannot be verified",
@@ -67,18 +66,28 @@ public final class QuikHost: Sendable {
     /// Returns the new key's id. A running host signs with it within 30 seconds.
     public func rotateSigningKeys() async throws -> String {
         if let embedded = core.embedded { try await embedded.start() }
+        let kid: String
         do {
-            try await core.database.prepare()
-            try await core.runtime.tokens.prepare()
-            let kid = try await core.runtime.tokens.rotate()
-            await core.database.closeAll()
-            await core.embedded?.stop()
-            return kid
+            try await prepareDatabase()
+            kid = try await core.runtime.tokens.rotate()
         } catch {
-            await core.database.closeAll()
-            await core.embedded?.stop()
+            await releaseDatabase()
             throw error
         }
+        await releaseDatabase()
+        return kid
+    }
+
+    /// The host's schema and its signing keys.
+    private func prepareDatabase() async throws {
+        try await core.database.prepare()
+        try await core.runtime.tokens.prepare()
+    }
+
+    /// Drains the pools and stops the embedded server if this process owns it.
+    private func releaseDatabase() async {
+        await core.database.closeAll()
+        await core.embedded?.stop()
     }
 
     /// Stops what ``start()`` started, for a host that never ran (`plugins check`).
@@ -89,8 +98,7 @@ public final class QuikHost: Sendable {
                 await instance.plugin.shutdown()
             }
         }
-        await core.database.closeAll()
-        await core.embedded?.stop()
+        await releaseDatabase()
     }
 
     /// Reloads one plugin from its library; the previous version keeps serving if this fails.

@@ -80,7 +80,7 @@ actor ConnectionPool {
             switch try await lease(deadline: deadline) {
             case .existing(let connection):
                 if ContinuousClock.now - connection.idleSince > configuration.healthCheckAfter, await !connection.ping() {
-                    await discard(connection)
+                    await discardLeased()
                     continue
                 }
                 return connection
@@ -89,7 +89,7 @@ actor ConnectionPool {
                     return try await MySQLConnection.connect(
                         to: target, connectTimeout: configuration.connectTimeout, statementTimeout: configuration.statementTimeout)
                 } catch {
-                    await discard(nil)
+                    await discardLeased()
                     if let error = error as? DatabaseError, error.kind != .unavailable, error.kind != .denied { throw error }
                     throw DatabaseError(.unavailable, "cannot connect to the database: \((error as? DatabaseError)?.message ?? "\(error)")")
                 }
@@ -149,10 +149,6 @@ actor ConnectionPool {
         idle.append(connection)
         report()
         finishDrainIfDone()
-    }
-
-    private func discard(_ connection: MySQLConnection?) {
-        discardLeased()
     }
 
     /// A leased connection (or a slot reserved to open one) is gone: hand the slot on.

@@ -96,9 +96,6 @@ final class EventBus: Service, Sendable {
         for subscriber in added { starter.yield(subscriber) }
     }
 
-    /// Number of live subscriptions.
-    var subscriptionCount: Int { state.withLock { $0.subscribers.count } }
-
     /// Runs one consumer per subscription until shutdown, then lets each finish
     /// its queue for up to `drainTimeout` before cancelling what is left.
     func run() async throws {

@@ -47,7 +47,7 @@ enum ErrorEnvelope {
             case .badRequest: return PluginError(.badRequest, "malformed request")
             default:
                 return error.status.code < 500
-                    ? PluginError(ErrorCode("bad_request", status: 400), "malformed request")
+                    ? PluginError(.badRequest, "malformed request")
                     : nil
             }
         default:

@@ -107,11 +107,7 @@ struct HostResponder: HTTPResponder {
             let deadline = route.options.timeoutSeconds.map { Duration.milliseconds(Int64($0 * 1000)) } ?? timeout
             do {
                 return try await withDeadline(deadline) { try await route.handler(pluginRequest) }
-            } catch let error as PluginError {
-                throw error
-            } catch let error as DeadlineExceeded {
-                throw error
-            } catch let error as DatabaseError where error.isTransient {
+            } catch where ErrorEnvelope.pluginError(for: error) != nil {
                 throw error
             } catch {
                 host.logger.error(
