@@ -25,13 +25,19 @@ func fixtureDependencies(_ name: String) -> [Target.Dependency] {
     return []
 }
 
+/// First-party plugins: product (and library file) name, target, folder under Plugins/, extra dependencies.
+let plugins: [(product: String, target: String, folder: String, dependencies: [Target.Dependency])] = [
+    ("auth", "AuthPlugin", "Auth", ["CArgon2", .product(name: "Crypto", package: "swift-crypto")]),
+]
+
 let package = Package(
     name: "QuikApp",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "quikapp", targets: ["quikapp"]),
         .executable(name: "quikapp-bench", targets: ["QuikBench"]),
-    ] + fixtures.map { .library(name: $0, type: .dynamic, targets: [$0]) },
+    ] + plugins.map { .library(name: $0.product, type: .dynamic, targets: [$0.target]) }
+        + fixtures.map { .library(name: $0, type: .dynamic, targets: [$0]) },
     dependencies: [
         .package(path: "SDK"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
@@ -53,6 +59,16 @@ let package = Package(
             name: "CMariaDB",
             pkgConfig: "libmariadb",
             providers: [.apt(["libmariadb-dev"])]
+        ),
+        .systemLibrary(
+            name: "CArgon2",
+            pkgConfig: "libargon2",
+            providers: [.apt(["libargon2-dev"])]
+        ),
+        .target(
+            name: "QuikPluginKit",
+            dependencies: [.product(name: "QuikSDK", package: "SDK")],
+            path: "Plugins/Kit"
         ),
         .target(
             name: "QuikHost",
@@ -115,6 +131,13 @@ let package = Package(
             ]
         ),
     ]
+        + plugins.map { plugin in
+            .target(
+                name: plugin.target,
+                dependencies: ["QuikPluginKit", .product(name: "QuikSDK", package: "SDK")] + plugin.dependencies,
+                path: "Plugins/\(plugin.folder)"
+            )
+        }
         + fixtures.flatMap { name in
             fixture(name, dependencies: fixtureDependencies(name))
         }

@@ -86,6 +86,22 @@ final class HostCore: Sendable {
         enum CodingKeys: String, CodingKey { case name, version, state, error }
     }
 
+    /// The bus owner id of the host's own subscriptions (plugin instances count from 1).
+    static let busOwner = 0
+
+    /// The principal a bearer token stands for, as the host trusts it now: `nil` for
+    /// a token that does not verify or a deactivated user; roles from RBAC.
+    /// Throws `unavailable` when the user's standing cannot be read.
+    func admit(bearer token: String) async throws -> Principal? {
+        guard let principal = await authenticator.authenticate(bearer: token) else { return nil }
+        do {
+            return try await runtime.access.admit(principal)
+        } catch {
+            logger.warning("cannot read a user's standing", metadata: ["error": "\(error)"])
+            throw PluginError(.unavailable, "the database is unavailable; try again shortly")
+        }
+    }
+
     func health() async -> Health {
         let plugins = manager.statuses.map { PluginHealth(name: $0.name, version: $0.version, state: $0.state, error: $0.error) }
         let databaseUp = await database.isHealthy()

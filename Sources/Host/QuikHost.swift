@@ -59,6 +59,7 @@ public final class QuikHost: Sendable {
                 "the database is not reachable; plugins that need it fail and tokens cannot be verified",
                 metadata: ["error": "\(error)"])
         }
+        core.runtime.bus.replace(owner: nil, with: HostCore.busOwner, subscriptions: core.runtime.access.subscriptions)
         try await core.manager.loadAll()
     }
 
@@ -82,12 +83,18 @@ public final class QuikHost: Sendable {
     private func prepareDatabase() async throws {
         try await core.database.prepare()
         try await core.runtime.tokens.prepare()
+        try await core.runtime.access.prepare()
     }
 
     /// Drains the pools and stops the embedded server if this process owns it.
     private func releaseDatabase() async {
         await core.database.closeAll()
         await core.embedded?.stop()
+    }
+
+    /// Calls a running plugin's service as the host, for commands such as `quikapp admin create`.
+    public func callService(plugin: String, service: String, payload: Data) async throws -> Data {
+        try await core.runtime.callService(plugin: plugin, service: service, payload: payload, caller: "host")
     }
 
     /// Stops what ``start()`` started, for a host that never ran (`plugins check`).
@@ -128,7 +135,7 @@ public final class QuikHost: Sendable {
             ) { head, channel, _ in
                 guard head.path.map(Self.pathOnly) == "/api/v1/realtime" else { return .dontUpgrade }
                 let token = BearerToken.from(head.headerFields[.authorization]) ?? Self.queryToken(head.path)
-                let principal = if let token { await core.authenticator.authenticate(bearer: token) } else { Principal?.none }
+                let principal = if let token { try? await core.admit(bearer: token) } else { Principal?.none }
                 return .upgrade([:]) { inbound, outbound, _ in
                     await core.runtime.gateway.serve(principal: principal, inbound: inbound, outbound: outbound, channel: channel) { frame in
                         try await core.runtime.dispatchFrame(frame)

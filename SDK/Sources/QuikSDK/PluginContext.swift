@@ -62,6 +62,16 @@ public protocol PluginContext: Sendable {
     /// Signs an access token for a user. Only the deployment's token issuer
     /// (`server.token_issuer`, default `auth`) may; others get `forbidden`. Since SDK 1.2.
     func issueAccessToken(userId: String, sessionId: String?, roles: [String]) async throws -> AccessToken
+
+    /// Whether `principal` holds `permission` in `scope`, answered from the host's
+    /// role cache, which role changes clear at once. Since SDK 1.3.
+    func isAllowed(_ permission: String, in scope: PermissionScope, for principal: Principal) async -> Bool
+
+    /// Role and user administration, for the plugins `server.access_managers` names; `nil` for others. Since SDK 1.3.
+    var accessControl: (any AccessControl)? { get }
+
+    /// Sends an email through the host's mailer (SMTP, or `.eml` files in development). Since SDK 1.3.
+    func sendMail(_ message: MailMessage) async throws
 }
 
 extension PluginContext {
@@ -71,6 +81,24 @@ extension PluginContext {
     /// Refuses, as a host older than SDK 1.2 would.
     public func issueAccessToken(userId: String, sessionId: String?, roles: [String]) async throws -> AccessToken {
         throw PluginError(.forbidden, "this host does not issue access tokens to plugins")
+    }
+
+    /// Nothing is allowed, as on a host older than SDK 1.3.
+    public func isAllowed(_ permission: String, in scope: PermissionScope, for principal: Principal) async -> Bool { false }
+
+    /// None, as on a host older than SDK 1.3.
+    public var accessControl: (any AccessControl)? { nil }
+
+    /// Refuses, as a host older than SDK 1.3 would.
+    public func sendMail(_ message: MailMessage) async throws {
+        throw PluginError(.unavailable, "this host has no mailer")
+    }
+
+    /// Throws `forbidden` unless `principal` holds `permission` in `scope`.
+    public func require(_ permission: String, in scope: PermissionScope, for principal: Principal) async throws {
+        guard await isAllowed(permission, in: scope, for: principal) else {
+            throw PluginError(.forbidden, "this needs the permission '\(permission)'", details: ["permission": permission])
+        }
     }
 
     /// The plugin's database, or an error saying the manifest did not ask for one.

@@ -29,6 +29,11 @@ public struct HostConfiguration: Sendable {
     public var stateDirectory: String = ".quikapp"
     /// The plugin that may sign access tokens for users. Default `auth`.
     public var tokenIssuer: String = "auth"
+    /// The plugins that may administer roles and deactivate users (``AccessControl``).
+    /// Default `auth`, `user`, `permission`, `admin`, `workspace`.
+    public var accessManagers: [String] = ["auth", "user", "permission", "admin", "workspace"]
+    /// How mail is sent.
+    public var mail = MailConfiguration()
     /// Development mode: watch plugin libraries and reload them when they change.
     public var devMode: Bool = false
     /// How often dev mode looks at plugin libraries. Default 300 ms.

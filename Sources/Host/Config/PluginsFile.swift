@@ -49,8 +49,9 @@ public enum PluginsFile {
             switch key {
             case "server": try readServer(value, into: &configuration, reader: reader)
             case "database": try readDatabase(value, into: &configuration.database, reader: reader)
+            case "mail": try readMail(value, into: &configuration.mail, reader: reader)
             case "plugins": configuration.plugins = try readPlugins(value, reader: reader)
-            default: throw reader.unknownKey(key, at: keyNode, expected: ["server", "database", "plugins"])
+            default: throw reader.unknownKey(key, at: keyNode, expected: ["server", "database", "mail", "plugins"])
             }
         }
         return configuration
@@ -60,7 +61,7 @@ public enum PluginsFile {
         let keys = [
             "host", "port", "request_timeout_s", "max_body_bytes", "hook_timeout_ms", "setup_timeout_s",
             "event_queue_capacity", "socket_queue_capacity", "max_frame_bytes", "drain_timeout_s", "plugin_dir",
-            "state_dir", "reload_poll_ms", "token_issuer",
+            "state_dir", "reload_poll_ms", "token_issuer", "access_managers",
         ]
         for (keyNode, value) in try reader.mapping(node, key: "server") {
             let key = try reader.key(keyNode)
@@ -79,6 +80,7 @@ public enum PluginsFile {
             case "plugin_dir": configuration.pluginDirectory = try reader.string(value, key: path)
             case "state_dir": configuration.stateDirectory = try reader.string(value, key: path)
             case "token_issuer": configuration.tokenIssuer = try reader.string(value, key: path)
+            case "access_managers": configuration.accessManagers = try reader.strings(value, key: path)
             case "reload_poll_ms": configuration.reloadPollInterval = .milliseconds(try reader.int(value, key: path, range: 10...60_000))
             default: throw reader.unknownKey(path, at: keyNode, expected: keys)
             }
@@ -116,6 +118,18 @@ public enum PluginsFile {
             case "outbox_poll_ms": database.outboxPollInterval = .milliseconds(try reader.int(value, key: path, range: 10...3_600_000))
             case "outbox_deliver_on_commit": database.outboxDeliversOnCommit = try reader.bool(value, key: path)
             default: throw reader.unknownKey(path, at: keyNode, expected: keys)
+            }
+        }
+    }
+
+    private static func readMail(_ node: Node, into mail: inout MailConfiguration, reader: NodeReader) throws {
+        for (keyNode, value) in try reader.mapping(node, key: "mail") {
+            let key = try reader.key(keyNode)
+            let path = "mail.\(key)"
+            switch key {
+            case "from": mail.from = try reader.string(value, key: path)
+            case "directory": mail.directory = try reader.string(value, key: path)
+            default: throw reader.unknownKey(path, at: keyNode, expected: ["from", "directory"])
             }
         }
     }
@@ -208,6 +222,13 @@ private struct NodeReader {
             throw ConfigurationError("expected text", key: key, at: location(node))
         }
         return scalar.string
+    }
+
+    func strings(_ node: Node, key: String) throws -> [String] {
+        guard case .sequence(let sequence) = node else {
+            throw ConfigurationError("expected a list of text", key: key, at: location(node))
+        }
+        return try sequence.map { try string($0, key: key) }
     }
 
     func bool(_ node: Node, key: String) throws -> Bool {

@@ -10,17 +10,17 @@ import QuikSDK
 /// Plugin routes are looked up per request in the live tables rather than
 /// compiled into a router, so a reload can swap them atomically.
 struct HostResponder: HTTPResponder {
-    typealias Context = BasicRequestContext
+    typealias Context = HostRequestContext
 
     let host: HostCore
 
-    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+    func respond(to request: Request, context: HostRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         let requestId = RequestIDs.accept(request.headers[.requestID])
         var label = "unmatched"
         var response: Response
         do {
-            response = try await dispatch(request, requestId: requestId, label: &label)
+            response = try await dispatch(request, requestId: requestId, remoteAddress: context.remoteAddress, label: &label)
         } catch {
             if let visible = ErrorEnvelope.pluginError(for: error) {
                 response = ErrorEnvelope.response(visible)
@@ -36,7 +36,7 @@ struct HostResponder: HTTPResponder {
         return response
     }
 
-    private func dispatch(_ request: Request, requestId: String, label: inout String) async throws -> Response {
+    private func dispatch(_ request: Request, requestId: String, remoteAddress: String?, label: inout String) async throws -> Response {
         let path = request.uri.path
         let method = RouteMethod(rawValue: request.method.rawValue)
         switch (method, path) {
@@ -83,13 +83,16 @@ struct HostResponder: HTTPResponder {
         if let builtin = host.builtinRoutes.first(where: { $0.method == method && $0.path == path }) {
             label = path
             let principal = try await authenticate(request, required: builtin.options.requiresAuthentication)
-            let pluginRequest = try await makePluginRequest(request, requestId: requestId, parameters: [:], principal: principal)
+            let pluginRequest = try await makePluginRequest(
+                request, requestId: requestId, remoteAddress: remoteAddress, parameters: [:], principal: principal)
             return makeResponse(try await withDeadline(host.configuration.requestTimeout) { try await builtin.handler(pluginRequest) })
         }
-        return try await dispatchToPlugin(request, method: method, requestId: requestId, label: &label)
+        return try await dispatchToPlugin(request, method: method, requestId: requestId, remoteAddress: remoteAddress, label: &label)
     }
 
-    private func dispatchToPlugin(_ request: Request, method: RouteMethod, requestId: String, label: inout String) async throws -> Response {
+    private func dispatchToPlugin(
+        _ request: Request, method: RouteMethod, requestId: String, remoteAddress: String?, label: inout String
+    ) async throws -> Response {
         let parts = request.uri.path.split(separator: "/", omittingEmptySubsequences: true)
         guard parts.count >= 3, parts[0] == "api", parts[1] == "v1" else {
             throw PluginError(.notFound, "no such resource")
@@ -103,7 +106,8 @@ struct HostResponder: HTTPResponder {
             }
             matchedLabel = "/api/v1/\(mount)\(route.pattern.description == "/" ? "" : route.pattern.description)"
             let principal = try await authenticate(request, required: route.options.requiresAuthentication)
-            let pluginRequest = try await makePluginRequest(request, requestId: requestId, parameters: parameters, principal: principal)
+            let pluginRequest = try await makePluginRequest(
+                request, requestId: requestId, remoteAddress: remoteAddress, parameters: parameters, principal: principal)
             let deadline = route.options.timeoutSeconds.map { Duration.milliseconds(Int64($0 * 1000)) } ?? timeout
             do {
                 return try await withDeadline(deadline) { try await route.handler(pluginRequest) }
@@ -126,7 +130,7 @@ struct HostResponder: HTTPResponder {
     private func authenticate(_ request: Request, required: Bool) async throws -> Principal? {
         var principal: Principal?
         if let token = BearerToken.from(request.headers[.authorization]) {
-            principal = await host.authenticator.authenticate(bearer: token)
+            principal = try await host.admit(bearer: token)
         }
         if required, principal == nil {
             throw PluginError(.unauthorized, "a valid access token is required")
@@ -142,7 +146,7 @@ struct HostResponder: HTTPResponder {
     }
 
     private func makePluginRequest(
-        _ request: Request, requestId: String, parameters: [String: String], principal: Principal?
+        _ request: Request, requestId: String, remoteAddress: String?, parameters: [String: String], principal: Principal?
     ) async throws -> PluginRequest {
         let buffer = try await request.body.collect(upTo: host.configuration.maxBodyBytes)
         var headers: [String: String] = [:]
@@ -150,7 +154,7 @@ struct HostResponder: HTTPResponder {
             let name = field.name.canonicalName
             headers[name] = headers[name].map { "\($0), \(field.value)" } ?? field.value
         }
-        return PluginRequest(
+        var pluginRequest = PluginRequest(
             method: RouteMethod(rawValue: request.method.rawValue),
             path: request.uri.path,
             pathParameters: parameters,
@@ -159,6 +163,8 @@ struct HostResponder: HTTPResponder {
             body: Data(buffer: buffer),
             requestId: requestId,
             principal: principal)
+        pluginRequest.remoteAddress = remoteAddress
+        return pluginRequest
     }
 
     private func makeResponse(_ response: PluginResponse) -> Response {

@@ -139,7 +139,8 @@ final class TokenService: Authenticator, Sendable {
     private func verify(_ token: String) async -> Principal? {
         let collection = keys.withLock { $0.collection }
         guard let claims = try? await collection.verify(token, as: AccessClaims.self) else { return nil }
-        return Principal(userId: claims.sub.value, sessionId: claims.sid, roles: claims.roles)
+        // Roles come from RBAC on every request (HostAccess.admit), never from a token that may be 15 minutes old.
+        return Principal(userId: claims.sub.value, sessionId: claims.sid, roles: [])
     }
 
     /// `{"keys": [...]}`: the public keys that verify current tokens.

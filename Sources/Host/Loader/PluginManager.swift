@@ -70,6 +70,12 @@ final class PluginManager: Service, Sendable {
                 fail(name, error, manifest: plugin.manifest)
             }
         }
+        // Announced once every plugin has subscribed, so an auditor set up late still hears of the early ones.
+        for status in statuses {
+            runtime.publishHostEvent(
+                status.state == .running ? "host.plugin_loaded" : "host.plugin_failed",
+                PluginEventPayload(name: status.name, version: status.version, state: status.state.rawValue, error: status.error))
+        }
     }
 
     private func blockingReason(for manifest: PluginManifest, enabled: Set<String>) -> String? {
@@ -116,9 +122,13 @@ final class PluginManager: Service, Sendable {
             running(instance, loadTime: ContinuousClock.now - started, reloaded: previous != nil)
             if let previous { retire.yield(previous) }
             logger.info("plugin reloaded", metadata: ["plugin": "\(name)", "version": "\(instance.manifest.version)"])
+            runtime.publishHostEvent(
+                "host.plugin_reloaded", PluginEventPayload(name: name, version: instance.manifest.version, state: "running", error: nil))
             return state.withLock { $0.statuses[name]! }
         } catch {
             logger.error("plugin reload failed; the previous version keeps serving", metadata: ["plugin": "\(name)", "error": "\(error)"])
+            runtime.publishHostEvent(
+                "host.plugin_reload_failed", PluginEventPayload(name: name, version: nil, state: "failed", error: error.message))
             state.withLock { state in
                 if previous != nil {
                     state.statuses[name]?.lastReloadError = error.message
@@ -288,4 +298,12 @@ final class PluginManager: Service, Sendable {
         await instance.plugin.shutdown()
         logger.debug("plugin version stopped", metadata: ["plugin": "\(instance.name)", "version": "\(instance.manifest.version)"])
     }
+}
+
+/// The payload of `host.plugin_*` events.
+struct PluginEventPayload: Encodable, Sendable {
+    let name: String
+    let version: String?
+    let state: String
+    let error: String?
 }

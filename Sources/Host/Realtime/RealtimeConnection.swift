@@ -15,6 +15,8 @@ final class RealtimeConnection: Sendable {
     enum CloseReason: Sendable {
         case slowConsumer
         case shutdown
+        /// The user was deactivated.
+        case revoked
     }
 
     let id: String

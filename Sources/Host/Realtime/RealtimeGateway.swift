@@ -63,6 +63,12 @@ final class RealtimeGateway: Service, Sendable {
         }
     }
 
+    /// Closes every socket of a user with 4401 (their access was revoked).
+    func disconnect(userId: String) {
+        let targets = state.withLock { state in (state.byUser[userId] ?? []).compactMap { state.connections[$0] } }
+        for connection in targets { connection.close(.revoked) }
+    }
+
     // MARK: One socket
 
     /// Serves one upgraded socket until either side closes it.
@@ -137,6 +143,11 @@ final class RealtimeGateway: Service, Sendable {
         case .slowConsumer:
             _ = try? await withDeadline(.seconds(1)) {
                 try await outbound.close(.unknown(RealtimeCloseCode.slowConsumer), reason: "send queue overflow")
+            }
+            try? await channel.close()
+        case .revoked:
+            _ = try? await withDeadline(.seconds(1)) {
+                try await outbound.close(.unknown(RealtimeCloseCode.unauthorized), reason: "access revoked")
             }
             try? await channel.close()
         case .shutdown:

@@ -123,6 +123,23 @@ struct HostContext: PluginContext {
         return try await runtime.tokens.issue(userId: userId, sessionId: sessionId, roles: roles)
     }
 
+    func isAllowed(_ permission: String, in scope: PermissionScope, for principal: Principal) async -> Bool {
+        do {
+            return try await runtime.access.isAllowed(permission, in: scope, for: principal)
+        } catch {
+            runtime.logger.warning("permission check failed; denying", metadata: ["plugin": "\(pluginName)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    var accessControl: (any AccessControl)? {
+        runtime.configuration.accessManagers.contains(pluginName) ? PluginAccessControl(access: runtime.access) : nil
+    }
+
+    func sendMail(_ message: MailMessage) async throws {
+        try await runtime.mailer.send(message, from: pluginName)
+    }
+
     func runHook(_ hook: String, payload: Data) async throws -> HookOutcome {
         try await runtime.runHook(hook, payload: payload, from: instance)
     }

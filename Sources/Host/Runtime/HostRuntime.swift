@@ -25,6 +25,8 @@ final class HostRuntime: Sendable {
     let gateway: RealtimeGateway
     let database: HostDatabase
     let tokens: TokenService
+    let access: HostAccess
+    let mailer: any Mailer
     private let tables = Mutex(Tables())
 
     init(configuration: HostConfiguration, database: HostDatabase, metrics: HostMetrics, logger: Logger) {
@@ -36,6 +38,9 @@ final class HostRuntime: Sendable {
         self.bus = EventBus(
             capacity: configuration.eventQueueCapacity, drainTimeout: configuration.drainTimeout, metrics: metrics, logger: logger)
         self.gateway = RealtimeGateway(configuration: configuration, metrics: metrics, logger: logger)
+        self.access = HostAccess(database: database, bus: bus, gateway: gateway, logger: logger)
+        self.mailer = FileMailer(
+            directory: configuration.mail.directory ?? configuration.stateDirectory + "/mail", from: configuration.mail.from, logger: logger)
     }
 
     var snapshot: Tables { tables.withLock { $0 } }
@@ -98,6 +103,7 @@ final class HostRuntime: Sendable {
             tables.hooks = hooks.mapValues { $0.sorted { ($0.order, $0.plugin) < ($1.order, $1.plugin) } }
             tables.active[instance.name] = instance
         }
+        access.declare(instance.manifest.permissions, plugin: instance.name)
         bus.replace(owner: previous?.id, with: instance.id, subscriptions: registrations.subscriptions)
         if let handle = instance.database {
             let bus = self.bus
@@ -115,10 +121,19 @@ final class HostRuntime: Sendable {
             tables.hooks = tables.hooks.mapValues { $0.filter { $0.plugin != instance.name } }
             return true
         }
-        if removed { bus.replace(owner: instance.id, with: nil, subscriptions: []) }
+        if removed {
+            access.withdraw(plugin: instance.name)
+            bus.replace(owner: instance.id, with: nil, subscriptions: [])
+        }
     }
 
     // MARK: Calls plugins make through their context
+
+    /// Publishes an event of the host's own (`host.*`, `access.*`).
+    func publishHostEvent(_ topic: String, _ payload: some Encodable) {
+        let data = (try? JSONEncoder.quik.encode(payload)) ?? Data()
+        bus.publish(Event(id: EventID.make(), topic: topic, payload: data, source: "host", publishedAt: Date()))
+    }
 
     func publish(_ topic: String, payload: Data, from instance: PluginInstance) throws(PluginError) -> String {
         try TopicRules.checkPublish(topic, plugin: instance.name, namespaces: instance.manifest.namespaces)
@@ -131,7 +146,12 @@ final class HostRuntime: Sendable {
         guard caller.manifest.dependencies.contains(target) else {
             throw PluginError(.forbidden, "plugin '\(caller.name)' must list '\(target)' in its dependencies to call its services")
         }
-        let call = ServiceCall(caller: caller.name, service: service, payload: payload)
+        return try await callService(plugin: target, service: service, payload: payload, caller: caller.name)
+    }
+
+    /// Calls a plugin's service as `caller` (`host` for the host's own commands).
+    func callService(plugin target: String, service: String, payload: Data, caller: String) async throws -> Data {
+        let call = ServiceCall(caller: caller, service: service, payload: payload)
         do {
             let reply = try await withInstance({ $0.active[target] }) { instance in
                 guard let handler = instance.sealed.services[service] else {

@@ -18,6 +18,8 @@ public struct PluginRequest: Sendable {
     public var requestId: String
     /// Who is calling, when the request carried a valid token.
     public var principal: Principal?
+    /// The peer's IP address as the host saw it. Since SDK 1.3.
+    public var remoteAddress: String? = nil
 
     /// Creates a request (the host does this; tests may too).
     public init(

@@ -14,6 +14,8 @@ public struct PluginManifest: Sendable, Codable, Equatable {
     public var settings: [SettingSpec]
     /// A one-line description for listings and the OpenAPI document.
     public var summary: String
+    /// The permissions the plugin checks, and the built-in roles that hold them. Since SDK 1.3.
+    public var permissions: [PermissionSpec] = []
 
     /// Creates a manifest; only `name` and `version` are required.
     public init(
@@ -32,6 +34,41 @@ public struct PluginManifest: Sendable, Codable, Equatable {
         self.capabilities = capabilities
         self.settings = settings
         self.summary = summary
+    }
+
+    /// Creates a manifest that declares permissions. Since SDK 1.3.
+    public init(
+        name: String,
+        version: String,
+        mount: String? = nil,
+        dependencies: [String] = [],
+        capabilities: PluginCapabilities = PluginCapabilities(),
+        settings: [SettingSpec] = [],
+        summary: String = "",
+        permissions: [PermissionSpec]
+    ) {
+        self.init(
+            name: name, version: version, mount: mount, dependencies: dependencies, capabilities: capabilities,
+            settings: settings, summary: summary)
+        self.permissions = permissions
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, version, mount, dependencies, capabilities, settings, summary, permissions
+    }
+
+    /// Decodes a manifest; `permissions` may be absent (manifests older than SDK 1.3).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            name: try container.decode(String.self, forKey: .name),
+            version: try container.decode(String.self, forKey: .version),
+            mount: try container.decodeIfPresent(String.self, forKey: .mount),
+            dependencies: try container.decode([String].self, forKey: .dependencies),
+            capabilities: try container.decode(PluginCapabilities.self, forKey: .capabilities),
+            settings: try container.decode([SettingSpec].self, forKey: .settings),
+            summary: try container.decode(String.self, forKey: .summary))
+        permissions = try container.decodeIfPresent([PermissionSpec].self, forKey: .permissions) ?? []
     }
 }
 

@@ -1,0 +1,186 @@
+import Foundation
+import QuikPluginKit
+import QuikSDK
+
+/// The `auth` plugin: registration, sign-in, sessions, two-factor codes and password resets.
+/// The host signs its access tokens; it keeps everything else in its own schema.
+public final class AuthPlugin: QuikPlugin {
+    public init() {}
+
+    public var manifest: PluginManifest {
+        PluginManifest(
+            name: "auth", version: "1.0.0", mount: "auth",
+            capabilities: PluginCapabilities(database: true, publishes: ["auth"]),
+            settings: [
+                SettingSpec(key: "argon2_memory_kib", kind: .integer, defaultValue: .int(19456), help: "Argon2id memory in KiB (OWASP: 19456)"),
+                SettingSpec(key: "argon2_iterations", kind: .integer, defaultValue: .int(2), help: "Argon2id passes (OWASP: 2)"),
+                SettingSpec(key: "argon2_parallelism", kind: .integer, defaultValue: .int(1), help: "Argon2id lanes"),
+                SettingSpec(key: "public_url", kind: .string, defaultValue: .string("http://localhost:8080"), help: "Base of links in mail"),
+                SettingSpec(key: "max_failures_per_account", kind: .integer, defaultValue: .int(5), help: "Failed sign-ins per email per window"),
+                SettingSpec(key: "max_failures_per_ip", kind: .integer, defaultValue: .int(20), help: "Failed sign-ins per address per window"),
+                SettingSpec(key: "failure_window_s", kind: .integer, defaultValue: .int(900), help: "Throttling window in seconds"),
+                SettingSpec(key: "refresh_ttl_days", kind: .integer, defaultValue: .int(30), help: "Refresh token lifetime"),
+            ],
+            summary: "Accounts, sign-in, sessions, two-factor authentication and password resets")
+    }
+
+    public var migrations: [Migration] {
+        [
+            Migration(version: 1, name: "accounts_sessions_tokens", statements: [
+                """
+                CREATE TABLE accounts (
+                  user_id VARCHAR(32) NOT NULL PRIMARY KEY,
+                  email VARCHAR(254) NOT NULL,
+                  password_hash VARCHAR(255) NOT NULL,
+                  display_name VARCHAR(100) NOT NULL,
+                  email_verified_at DATETIME(3) NULL,
+                  totp_secret VARCHAR(64) NULL,
+                  totp_pending VARCHAR(64) NULL,
+                  totp_last_step BIGINT NULL,
+                  created_at DATETIME(3) NOT NULL,
+                  password_changed_at DATETIME(3) NOT NULL,
+                  UNIQUE KEY by_email (email)
+                )
+                """,
+                """
+                CREATE TABLE sessions (
+                  id VARCHAR(32) NOT NULL PRIMARY KEY,
+                  user_id VARCHAR(32) NOT NULL,
+                  device VARCHAR(200) NOT NULL,
+                  ip VARCHAR(64) NOT NULL,
+                  created_at DATETIME(3) NOT NULL,
+                  last_used_at DATETIME(3) NOT NULL,
+                  revoked_at DATETIME(3) NULL,
+                  revoked_reason VARCHAR(40) NULL,
+                  KEY by_user (user_id, revoked_at)
+                )
+                """,
+                """
+                CREATE TABLE refresh_tokens (
+                  token_hash CHAR(64) NOT NULL PRIMARY KEY,
+                  session_id VARCHAR(32) NOT NULL,
+                  issued_at DATETIME(3) NOT NULL,
+                  expires_at DATETIME(3) NOT NULL,
+                  used_at DATETIME(3) NULL,
+                  KEY by_session (session_id)
+                )
+                """,
+                """
+                CREATE TABLE recovery_codes (
+                  user_id VARCHAR(32) NOT NULL,
+                  code_hash CHAR(64) NOT NULL,
+                  used_at DATETIME(3) NULL,
+                  PRIMARY KEY (user_id, code_hash)
+                )
+                """,
+                """
+                CREATE TABLE one_time_tokens (
+                  token_hash CHAR(64) NOT NULL PRIMARY KEY,
+                  user_id VARCHAR(32) NOT NULL,
+                  purpose VARCHAR(16) NOT NULL,
+                  created_at DATETIME(3) NOT NULL,
+                  expires_at DATETIME(3) NOT NULL,
+                  used_at DATETIME(3) NULL,
+                  KEY by_user (user_id, purpose)
+                )
+                """,
+            ])
+        ]
+    }
+
+    public func setup(_ context: any PluginContext) async throws {
+        let settings = context.settings
+        func setting(_ key: String) -> Int { settings[key]?.intValue ?? 0 }
+        let hasher = PasswordHasher(
+            parameters: .init(
+                memoryKiB: UInt32(clamping: max(8, setting("argon2_memory_kib"))), iterations: UInt32(clamping: max(1, setting("argon2_iterations"))),
+                parallelism: UInt32(clamping: max(1, setting("argon2_parallelism")))))
+        let throttle = LoginThrottle(
+            limits: .init(
+                perAccount: max(1, setting("max_failures_per_account")), perAddress: max(1, setting("max_failures_per_ip")),
+                window: TimeInterval(max(1, setting("failure_window_s")))))
+        let service = AuthService(
+            context: context, database: try context.requireDatabase(), hasher: hasher, throttle: throttle,
+            publicURL: settings["public_url"]?.stringValue ?? "http://localhost:8080",
+            refreshLifetime: TimeInterval(max(1, setting("refresh_ttl_days")) * 86400),
+            decoyHash: try await hasher.hash(Secrets.token()))
+        try registerRoutes(context, service)
+
+        try context.provideService("create_user") { call in
+            guard call.caller == "host" || call.caller == "admin" else {
+                throw PluginError(.forbidden, "only the host and the admin plugin create accounts this way")
+            }
+            let request = try JSONDecoder.quik.decode(CreateUserRequest.self, from: call.payload)
+            let (user, _) = try await service.createAccount(
+                email: request.email, password: request.password, displayName: request.displayName, session: nil)
+            return try JSONEncoder.quik.encode(user)
+        }
+        try context.provideService("account") { call in
+            let request = try JSONDecoder.quik.decode(AccountRequest.self, from: call.payload)
+            return try JSONEncoder.quik.encode(try await service.account(request.userId))
+        }
+        try context.subscribe("access.user_deactivated") { event in
+            guard let change = try? JSONDecoder.quik.decode(AuthEvent.self, from: event.payload), let userId = change.userId else { return }
+            do {
+                try await service.database.transaction { transaction in
+                    try await service.revokeAll(userId: userId, reason: "deactivated", in: transaction)
+                }
+            } catch {
+                context.logger.error("could not revoke a deactivated user's sessions", metadata: ["user_id": userId, "error": "\(error)"])
+            }
+        }
+    }
+
+    private func registerRoutes(_ context: any PluginContext, _ service: AuthService) throws {
+        let open = { (summary: String) in RouteOptions(requiresAuthentication: false, summary: summary) }
+        let signedIn = { (summary: String) in RouteOptions(summary: summary) }
+
+        try context.addRoute(.post, "/register", options: open("Create an account and sign in")) { request in
+            try .json(try await service.register(try request.decode(RegisterBody.self), client: Client(request)), status: 201)
+        }
+        try context.addRoute(.post, "/login", options: open("Sign in with email, password and, when on, a two-factor code")) { request in
+            try .json(try await service.login(try request.decode(LoginBody.self), client: Client(request)))
+        }
+        try context.addRoute(.post, "/refresh", options: open("Trade a refresh token for a new pair")) { request in
+            try .json(try await service.refresh(try request.decode(RefreshBody.self), client: Client(request)))
+        }
+        try context.addRoute(.post, "/logout", options: signedIn("End the session a refresh token belongs to")) { request in
+            try await service.logout(try request.decode(RefreshBody.self), principal: try request.requirePrincipal())
+            return .noContent
+        }
+        try context.addRoute(.get, "/sessions", options: signedIn("The caller's sessions")) { request in
+            let sessions = try await service.sessions(of: try request.requirePrincipal())
+            return try .json(ListResponse(items: sessions, nextCursor: nil))
+        }
+        try context.addRoute(.delete, "/sessions/{id}", options: signedIn("Revoke one of the caller's sessions")) { request in
+            try await service.revokeSession(try request.parameter("id"), principal: try request.requirePrincipal())
+            return .noContent
+        }
+        try context.addRoute(.post, "/2fa/setup", options: signedIn("Start TOTP enrolment")) { request in
+            try .json(try await service.setupTOTP(try request.requirePrincipal()))
+        }
+        try context.addRoute(.post, "/2fa/enable", options: signedIn("Confirm TOTP with a code; returns recovery codes")) { request in
+            try .json(try await service.enableTOTP(try request.decode(CodeBody.self), principal: try request.requirePrincipal()))
+        }
+        try context.addRoute(.post, "/2fa/disable", options: signedIn("Turn TOTP off with a current code")) { request in
+            try await service.disableTOTP(try request.decode(CodeBody.self), principal: try request.requirePrincipal())
+            return .noContent
+        }
+        try context.addRoute(.post, "/password/forgot", options: open("Mail a reset link (always 202)")) { request in
+            try await service.forgotPassword(try request.decode(EmailBody.self), client: Client(request))
+            return PluginResponse(status: 202)
+        }
+        try context.addRoute(.post, "/password/reset", options: open("Set a new password with a reset token")) { request in
+            try await service.resetPassword(try request.decode(ResetBody.self))
+            return .noContent
+        }
+        try context.addRoute(.post, "/password/change", options: signedIn("Change the password; other sessions end")) { request in
+            try await service.changePassword(try request.decode(ChangePasswordBody.self), principal: try request.requirePrincipal())
+            return .noContent
+        }
+        try context.addRoute(.post, "/email/verify", options: open("Confirm an email address with the mailed token")) { request in
+            try await service.verifyEmail(try request.decode(TokenBody.self))
+            return .noContent
+        }
+    }
+}

@@ -1,0 +1,11 @@
+/// How the host sends mail. Without SMTP settings, messages are written as
+/// `.eml` files for development.
+public struct MailConfiguration: Sendable {
+    /// The `From:` address. Default `QuikApp <no-reply@quikapp.local>`.
+    public var from: String = "QuikApp <no-reply@quikapp.local>"
+    /// Where `.eml` files go; `nil` means `<state_dir>/mail`.
+    public var directory: String?
+
+    /// The defaults.
+    public init() {}
+}
