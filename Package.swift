@@ -28,6 +28,10 @@ func fixtureDependencies(_ name: String) -> [Target.Dependency] {
 /// First-party plugins: product (and library file) name, target, folder under Plugins/, extra dependencies.
 let plugins: [(product: String, target: String, folder: String, dependencies: [Target.Dependency])] = [
     ("auth", "AuthPlugin", "Auth", ["CArgon2", .product(name: "Crypto", package: "swift-crypto")]),
+    ("user", "UserPlugin", "User", []),
+    ("permission", "PermissionPlugin", "Permission", []),
+    ("audit", "AuditPlugin", "Audit", [.product(name: "Crypto", package: "swift-crypto")]),
+    ("admin", "AdminPlugin", "Admin", []),
 ]
 
 let package = Package(
@@ -94,6 +98,7 @@ let package = Package(
             name: "quikapp",
             dependencies: [
                 "QuikHost",
+                .product(name: "QuikSDK", package: "SDK"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -92,6 +92,33 @@ public final class QuikHost: Sendable {
         await core.embedded?.stop()
     }
 
+    /// Loads the plugins, runs the event bus and the outbox relay (no HTTP) while
+    /// `body` acts through them, then drains and stops, so the events `body`
+    /// causes are delivered (to the audit log, say). For commands such as `quikapp admin create`.
+    public func withPlugins<T: Sendable>(_ body: @escaping @Sendable (QuikHost) async throws -> T) async throws -> T {
+        try await start()
+        let services = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: core.database.relay), .init(service: core.runtime.bus)], logger: core.logger))
+        let outcome = await withTaskGroup(of: Result<T, any Error>?.self) { tasks in
+            tasks.addTask {
+                try? await services.run()
+                return nil
+            }
+            let outcome: Result<T, any Error>
+            do {
+                outcome = .success(try await body(self))
+            } catch {
+                outcome = .failure(error)
+            }
+            await services.triggerGracefulShutdown()
+            for await _ in tasks {}
+            return outcome
+        }
+        await stop()
+        return try outcome.get()
+    }
+
     /// Calls a running plugin's service as the host, for commands such as `quikapp admin create`.
     public func callService(plugin: String, service: String, payload: Data) async throws -> Data {
         try await core.runtime.callService(plugin: plugin, service: service, payload: payload, caller: "host")

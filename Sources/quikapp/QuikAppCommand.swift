@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import Logging
 import QuikHost
+import QuikSDK
 
 @main
 struct QuikAppCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quikapp",
         abstract: "The QuikApp team-chat host: loads the plugins listed in plugins.yml and serves them.",
-        subcommands: [Serve.self, PluginsCommand.self, KeysCommand.self])
+        subcommands: [Serve.self, PluginsCommand.self, KeysCommand.self, AdminCommand.self])
 }
 
 struct KeysCommand: AsyncParsableCommand {
@@ -26,6 +27,55 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             let host = try QuikHost(configuration: try options.load(), logger: options.logger())
             print("new signing key: \(try await host.rotateSigningKeys())")
+        }
+    }
+}
+
+struct AdminCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "admin",
+        abstract: "Administer the deployment.",
+        subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a system admin account (the first one, typically). Needs the auth, user and admin plugins enabled.")
+
+        @OptionGroup var options: ConfigOptions
+
+        @Option(help: "The admin's email address.")
+        var email: String
+
+        @Option(help: "The admin's password (at least 10 characters). Prefer --password-stdin on shared machines.")
+        var password: String?
+
+        @Flag(help: "Read the password from the first line of standard input.")
+        var passwordStdin = false
+
+        @Option(help: "The admin's display name.")
+        var displayName = "Administrator"
+
+        func run() async throws {
+            var secret = password
+            if passwordStdin { secret = readLine(strippingNewline: true) }
+            guard let secret, !secret.isEmpty else { throw ValidationError("give --password or --password-stdin") }
+            let host = try QuikHost(configuration: try options.load(), logger: options.logger())
+            do {
+                let request = try JSONSerialization.data(withJSONObject: ["email": email, "password": secret, "display_name": displayName])
+                let reply = try await host.withPlugins { host in
+                    try await host.callService(plugin: "admin", service: "create_admin", payload: request)
+                }
+                let user = (try? JSONSerialization.jsonObject(with: reply)) as? [String: Any]
+                print("created system admin \(user?["id"] as? String ?? "?") <\(user?["email"] as? String ?? email)>")
+            } catch {
+                throw ValidationError(Self.describe(error))
+            }
+        }
+
+        static func describe(_ error: any Error) -> String {
+            guard let error = error as? PluginError else { return "\(error)" }
+            let details = error.details.keys.sorted().map { "\($0): \(error.details[$0]!)" }.joined(separator: "; ")
+            return details.isEmpty || error.message.contains(details) ? error.message : "\(error.message) (\(details))"
         }
     }
 }

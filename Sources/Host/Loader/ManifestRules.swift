@@ -5,9 +5,18 @@ enum ManifestRules {
     /// Mounts the host serves itself.
     static let reservedMounts: Set<String> = ["realtime", "openapi.json"]
 
+    /// Event namespaces (and the caller name `host`) the host keeps for itself.
+    static let reservedNamespaces: Set<String> = ["host", "access"]
+
     static func check(_ manifest: PluginManifest, entryName: String) throws(PluginLoadError) {
         guard manifest.name == entryName else {
             throw PluginLoadError(.manifestRefused, "the library holds plugin '\(manifest.name)', but \(entryName)'s entry loads it")
+        }
+        if let reserved = ([manifest.name] + manifest.namespaces).first(where: reservedNamespaces.contains) {
+            throw PluginLoadError(.manifestRefused, "'\(reserved)' is reserved for the host")
+        }
+        for permission in manifest.permissions where !Topic.isValid(permission.name) {
+            throw PluginLoadError(.manifestRefused, "permission name '\(permission.name)' is malformed")
         }
         if let mount = manifest.mount {
             guard PluginName.isValid(mount), !reservedMounts.contains(mount) else {

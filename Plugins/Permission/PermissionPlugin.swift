@@ -1,0 +1,104 @@
+import Foundation
+import QuikPluginKit
+import QuikSDK
+
+/// The `permission` plugin: the admin API over the host's roles. The host keeps
+/// and enforces them; every change here reaches the audit log as an `access.*` event.
+public final class PermissionPlugin: QuikPlugin {
+    public init() {}
+
+    public var manifest: PluginManifest {
+        PluginManifest(
+            name: "permission", version: "1.0.0", mount: "permissions",
+            summary: "Roles and permissions: list, assign, remove, define workspace roles",
+            permissions: [
+                PermissionSpec(
+                    "roles.manage", summary: "Assign and remove roles, define custom roles (workspace owners and admins; system admins everywhere)",
+                    grantedTo: ["workspace.admin"])
+            ])
+    }
+
+    struct RoleBody: Decodable {
+        var scope: String?
+        var name: String?
+        var permissions: [String]?
+    }
+
+    struct AssignmentBody: Decodable {
+        var userId: String?
+        var role: String?
+        var scope: String?
+    }
+
+    @Sendable static func scope(_ text: String?) throws -> PermissionScope {
+        guard let text, let scope = PermissionScope(parsing: text) else {
+            throw PluginError(.validationFailed, "scope is 'system' or 'workspace:<id>'", details: ["scope": "malformed"])
+        }
+        return scope
+    }
+
+    public func setup(_ context: any PluginContext) async throws {
+        guard let access = context.accessControl else {
+            throw PluginError(.forbidden, "the permission plugin must be listed in server.access_managers")
+        }
+        let scope = Self.scope
+
+        try context.addRoute(.get, "/", options: RouteOptions(summary: "Every permission the running plugins declare")) { request in
+            _ = try request.requirePrincipal()
+            return try .json(ListResponse(items: await access.permissions(), nextCursor: nil))
+        }
+        try context.addRoute(.get, "/roles", options: RouteOptions(summary: "The roles of a scope (?scope=system|workspace:<id>)")) { request in
+            let principal = try request.requirePrincipal()
+            let target = try scope(request.query("scope") ?? "system")
+            try await context.require("roles.manage", in: target, for: principal)
+            return try .json(ListResponse(items: try await access.roles(in: target), nextCursor: nil))
+        }
+        try context.addRoute(.post, "/roles", options: RouteOptions(summary: "Create or replace a workspace's custom role")) { request in
+            let principal = try request.requirePrincipal()
+            let body = try request.decode(RoleBody.self)
+            let target = try scope(body.scope)
+            try await context.require("roles.manage", in: target, for: principal)
+            let role = try await access.defineRole(body.name ?? "", in: target, permissions: body.permissions ?? [], actor: principal.userId)
+            return try .json(role, status: 201)
+        }
+        try context.addRoute(.get, "/assignments", options: RouteOptions(summary: "Role assignments of a user (?user_id=) or a scope (?scope=)")) {
+            request in
+            let principal = try request.requirePrincipal()
+            if let user = request.query("user_id") {
+                if user != principal.userId { try await context.require("roles.manage", in: .system, for: principal) }
+                return try .json(ListResponse(items: try await access.assignments(of: user), nextCursor: nil))
+            }
+            let target = try scope(request.query("scope") ?? "system")
+            try await context.require("roles.manage", in: target, for: principal)
+            return try .json(ListResponse(items: try await access.assignments(in: target), nextCursor: nil))
+        }
+        try context.addRoute(.post, "/assignments", options: RouteOptions(summary: "Give a user a role in a scope")) { request in
+            let principal = try request.requirePrincipal()
+            let body = try request.decode(AssignmentBody.self)
+            var validator = Validator()
+            validator.check(IDs.isPlausible(body.userId ?? ""), "user_id", "is required")
+            validator.check(!(body.role ?? "").isEmpty, "role", "is required")
+            try validator.finish()
+            let target = try scope(body.scope)
+            try await context.require("roles.manage", in: target, for: principal)
+            try await access.assignRole(body.role!, to: body.userId!, in: target, actor: principal.userId)
+            return try .json(RoleAssignment(userId: body.userId!, role: body.role!, scope: target), status: 201)
+        }
+        try context.addRoute(.delete, "/assignments", options: RouteOptions(summary: "Take a role away (?user_id=&role=&scope=)")) { request in
+            let principal = try request.requirePrincipal()
+            guard let user = request.query("user_id"), let role = request.query("role") else {
+                throw PluginError(.validationFailed, "user_id and role are required", details: ["user_id": "is required", "role": "is required"])
+            }
+            let target = try scope(request.query("scope") ?? "system")
+            try await context.require("roles.manage", in: target, for: principal)
+            if target == .system, role == "admin" {
+                let admins = try await access.assignments(in: .system).filter { $0.role == "admin" }
+                if admins.count == 1, admins[0].userId == user {
+                    throw PluginError(.conflict, "this is the last system admin; make another admin first")
+                }
+            }
+            try await access.removeRole(role, from: user, in: target, actor: principal.userId)
+            return .noContent
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import QuikPluginKit
+import QuikSDK
+
+/// Profiles in the plugin's own schema.
+struct UserDirectory: Sendable {
+    let context: any PluginContext
+    let database: any PluginDatabase
+
+    private func canSeeEmail(of userId: String, viewer: Principal) async -> Bool {
+        if viewer.userId == userId || viewer.roles.contains("admin") { return true }
+        return await context.isAllowed("users.view_email", in: .system, for: viewer)
+    }
+
+    /// Creates a profile if there is none: from the registration event, or by asking `auth`.
+    func ensureProfile(_ userId: String, known: Registered?) async throws {
+        var email = known?.email
+        var name = known?.displayName
+        var created = Date()
+        if email == nil || name == nil {
+            let account = try await context.call("auth", "account", ["user_id": userId], as: Account.self)
+            (email, name, created) = (account.email, account.displayName, account.createdAt)
+        }
+        try await database.execute(
+            "INSERT IGNORE INTO profiles (id, email, display_name, created_at) VALUES (?, ?, ?, ?)",
+            [.text(userId), .text(email ?? ""), .text(name ?? ""), .date(created)])
+    }
+
+    func profile(_ userId: String, viewer: Principal, createIfMissing: Bool) async throws -> Profile {
+        guard IDs.isPlausible(userId) else { throw PluginError(.notFound, "no such user") }
+        if let row = try await database.query("SELECT \(Profile.columns) FROM profiles WHERE id = ?", [.text(userId)]).first {
+            return Profile(row: row, showEmail: await canSeeEmail(of: userId, viewer: viewer))
+        }
+        // The registration event may still be on its way; the account is the source of truth.
+        if !createIfMissing {
+            let account = try? await context.call("auth", "account", ["user_id": userId], as: Account.self)
+            guard account != nil else { throw PluginError(.notFound, "no such user") }
+        }
+        try await ensureProfile(userId, known: nil)
+        return try await profile(userId, viewer: viewer, createIfMissing: false)
+    }
+
+    func update(_ principal: Principal, with patch: ProfilePatch) async throws -> Profile {
+        var validator = Validator()
+        let name = Checks.trimmed(patch.displayName)
+        if let name {
+            validator.check(!name.isEmpty, "display_name", "must not be empty")
+            validator.check(name.count <= 80, "display_name", "must be at most 80 characters")
+        }
+        validator.check((patch.title?.count ?? 0) <= 100, "title", "must be at most 100 characters")
+        validator.check((patch.statusText?.count ?? 0) <= 100, "status_text", "must be at most 100 characters")
+        validator.check((patch.statusEmoji?.count ?? 0) <= 64, "status_emoji", "must be at most 64 characters")
+        if let zone = patch.timezone { validator.check(TimeZone(identifier: zone) != nil, "timezone", "is not an IANA time zone") }
+        try validator.finish()
+
+        _ = try await profile(principal.userId, viewer: principal, createIfMissing: true)
+        var assignments: [String] = []
+        var values: [SQLValue] = []
+        for (column, value) in [
+            ("display_name", name), ("title", patch.title), ("timezone", patch.timezone), ("status_text", patch.statusText),
+            ("status_emoji", patch.statusEmoji),
+        ] {
+            if let value {
+                assignments.append("\(column) = ?")
+                values.append(.text(value))
+            }
+        }
+        if !assignments.isEmpty {
+            try await database.transaction { transaction in
+                try await transaction.execute(
+                    "UPDATE profiles SET \(assignments.joined(separator: ", ")) WHERE id = ?", values + [.text(principal.userId)])
+                let row = try await transaction.query("SELECT \(Profile.columns) FROM profiles WHERE id = ?", [.text(principal.userId)])
+                if let row = row.first { try await transaction.publish("user.updated", Profile(row: row, showEmail: false)) }
+            }
+        }
+        return try await profile(principal.userId, viewer: principal, createIfMissing: false)
+    }
+
+    func search(_ query: String?, page: Page, viewer: Principal) async throws -> ListResponse<Profile> {
+        let showAll = await context.isAllowed("users.view_email", in: .system, for: viewer)
+        let result = try await list(ListRequest(query: query, limit: page.limit, cursor: page.cursor), showEmail: true)
+        return ListResponse(
+            items: result.items.map { profile in
+                var profile = profile
+                if !showAll && profile.id != viewer.userId { profile.email = nil }
+                return profile
+            }, nextCursor: result.nextCursor)
+    }
+
+    /// Users whose name or email starts with `query`, oldest first, paged by id.
+    func list(_ request: ListRequest, showEmail: Bool) async throws -> ListResponse<Profile> {
+        var conditions: [String] = []
+        var values: [SQLValue] = []
+        if let query = Checks.trimmed(request.query), !query.isEmpty {
+            let escaped = query.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+            conditions.append("(LOWER(display_name) LIKE ? OR email LIKE ?)")
+            values += [.text(escaped + "%"), .text(escaped + "%")]
+        }
+        if let cursor = request.cursor {
+            conditions.append("id > ?")
+            values.append(.text(cursor))
+        }
+        let limit = min(max(request.limit, 1), 200)
+        let rows = try await database.query(
+            "SELECT \(Profile.columns) FROM profiles \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY id LIMIT \(limit + 1)",
+            values)
+        return ListResponse(fetched: rows.map { Profile(row: $0, showEmail: showEmail) }, limit: limit) { $0.id }
+    }
+
+    func setDeactivated(_ deactivated: Bool, userId: String, actor: Principal) async throws -> Profile {
+        guard let access = context.accessControl else {
+            throw PluginError(.unavailable, "this deployment does not let the user plugin manage access (server.access_managers)")
+        }
+        if deactivated, userId == actor.userId { throw PluginError(.conflict, "you cannot deactivate yourself") }
+        _ = try await profile(userId, viewer: actor, createIfMissing: false)
+        try await access.setDeactivated(deactivated, userId: userId, actor: actor.userId)
+        try await database.execute("UPDATE profiles SET deactivated = ? WHERE id = ?", [.int(deactivated ? 1 : 0), .text(userId)])
+        return try await profile(userId, viewer: actor, createIfMissing: false)
+    }
+}
