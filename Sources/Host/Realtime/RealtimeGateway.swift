@@ -127,8 +127,10 @@ final class RealtimeGateway: Service, Sendable {
                     try await outbound.write(.text(text))
                 }
             }
-            if connection.reason == .shutdown {
-                try await outbound.close(.unknown(RealtimeCloseCode.goingAway), reason: "server shutting down")
+            switch connection.reason {
+            case .shutdown: try await outbound.close(.unknown(RealtimeCloseCode.goingAway), reason: "server shutting down")
+            case .revoked: try await outbound.close(.unknown(RealtimeCloseCode.unauthorized), reason: "access revoked")
+            case .slowConsumer, nil: break
             }
         } catch {
             logger.debug("realtime write ended", metadata: ["connection": "\(connection.id)", "error": "\(error)"])
@@ -145,12 +147,7 @@ final class RealtimeGateway: Service, Sendable {
                 try await outbound.close(.unknown(RealtimeCloseCode.slowConsumer), reason: "send queue overflow")
             }
             try? await channel.close()
-        case .revoked:
-            _ = try? await withDeadline(.seconds(1)) {
-                try await outbound.close(.unknown(RealtimeCloseCode.unauthorized), reason: "access revoked")
-            }
-            try? await channel.close()
-        case .shutdown:
+        case .shutdown, .revoked:
             try? await Task.sleep(for: configuration.drainTimeout)
             try? await channel.close()
         }

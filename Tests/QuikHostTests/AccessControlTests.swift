@@ -1,0 +1,156 @@
+import Foundation
+import Testing
+
+/// RBAC as the host keeps it and the permission, user and admin plugins administer it.
+@Suite("Access control", .serialized, .timeLimit(.minutes(3)))
+struct AccessControlTests {
+    @Test("a member calling admin endpoints gets 403; an admin gets 200")
+    func memberIsForbidden() async throws {
+        try await IdentityHost.with { identity in
+            let ada = try await identity.register("Ada")
+            let root = try await identity.admin()
+            for path in ["/api/v1/audit", "/api/v1/audit/verify", "/api/v1/admin/users", "/api/v1/admin/plugins"] {
+                let denied = try await identity.client.get(path, token: ada.access)
+                #expect(denied.status == 403, "\(path)")
+                #expect(denied.errorCode == "forbidden")
+                #expect(try await identity.client.get(path, token: root.access).status == 200, "\(path)")
+            }
+            let escalate = try await identity.client.post(
+                "/api/v1/permissions/assignments", json: #"{"user_id":"\#(ada.id)","role":"admin","scope":"system"}"#, token: ada.access)
+            #expect(escalate.status == 403)
+        }
+    }
+
+    @Test("a role change takes effect on the very next request, both ways")
+    func roleChangeIsImmediate() async throws {
+        try await IdentityHost.with { identity in
+            let ada = try await identity.register("Ada")
+            let root = try await identity.admin()
+            let client = identity.client
+            // Warm the cache with a denial first, so a stale entry would show.
+            #expect(try await client.get("/api/v1/audit", token: ada.access).status == 403)
+            let grant = try await client.post(
+                "/api/v1/permissions/assignments", json: #"{"user_id":"\#(ada.id)","role":"admin","scope":"system"}"#, token: root.access)
+            #expect(grant.status == 201)
+            #expect(try await client.get("/api/v1/audit", token: ada.access).status == 200)
+            let revoke = try await client.send(
+                "DELETE", "/api/v1/permissions/assignments?user_id=\(ada.id)&role=admin&scope=system", token: root.access)
+            #expect(revoke.status == 204)
+            #expect(try await client.get("/api/v1/audit", token: ada.access).status == 403)
+        }
+    }
+
+    @Test("workspace roles apply in their workspace only; a custom role grants exactly its permissions")
+    func workspaceScopes() async throws {
+        try await IdentityHost.with { identity in
+            let ada = try await identity.register("Ada")
+            let bob = try await identity.register("Bob")
+            let root = try await identity.admin()
+            let client = identity.client
+            let assign = { (user: String, role: String, scope: String, token: String) in
+                try await client.post(
+                    "/api/v1/permissions/assignments", json: #"{"user_id":"\#(user)","role":"\#(role)","scope":"\#(scope)"}"#, token: token)
+            }
+            #expect(try await assign(ada.id, "admin", "workspace:w1", root.access).status == 201)
+            #expect(try await client.get("/api/v1/permissions/roles?scope=workspace:w1", token: ada.access).status == 200)
+            #expect(try await client.get("/api/v1/permissions/roles?scope=workspace:w2", token: ada.access).status == 403)
+            #expect(try await client.get("/api/v1/permissions/roles?scope=system", token: ada.access).status == 403)
+
+            // Ada, a workspace admin, defines a custom role in her workspace and gives it to Bob.
+            let defined = try await client.post(
+                "/api/v1/permissions/roles", json: #"{"scope":"workspace:w1","name":"role-keepers","permissions":["roles.manage"]}"#,
+                token: ada.access)
+            #expect(defined.status == 201)
+            #expect(try await client.post(
+                "/api/v1/permissions/roles", json: #"{"scope":"workspace:w2","name":"x","permissions":["roles.manage"]}"#, token: ada.access
+            ).status == 403)
+            #expect(try await client.post(
+                "/api/v1/permissions/roles", json: #"{"scope":"workspace:w1","name":"bad","permissions":["no.such"]}"#, token: ada.access
+            ).status == 422)
+            #expect(try await client.get("/api/v1/permissions/roles?scope=workspace:w1", token: bob.access).status == 403)
+            #expect(try await assign(bob.id, "role-keepers", "workspace:w1", ada.access).status == 201)
+            #expect(try await client.get("/api/v1/permissions/roles?scope=workspace:w1", token: bob.access).status == 200)
+            #expect(try await client.get("/api/v1/permissions/roles?scope=workspace:w2", token: bob.access).status == 403)
+            #expect(try await assign(bob.id, "no-such-role", "workspace:w1", ada.access).status == 422)
+
+            let roles = try await client.get("/api/v1/permissions/roles?scope=workspace:w1", token: root.access)
+            let names = (try roles.json()["items"] as? [[String: Any]])?.compactMap { $0["name"] as? String } ?? []
+            #expect(names == ["owner", "admin", "member", "guest", "role-keepers"])
+            let permissions = try await client.get("/api/v1/permissions", token: bob.access)
+            let declared = (try permissions.json()["items"] as? [[String: Any]])?.compactMap { $0["name"] as? String } ?? []
+            #expect(Set(declared).isSuperset(of: ["roles.manage", "audit.read", "users.deactivate", "admin.users"]))
+        }
+    }
+
+    @Test("the last system admin cannot be removed")
+    func lastAdminStays() async throws {
+        try await IdentityHost.with { identity in
+            let root = try await identity.admin()
+            let removal = try await identity.client.send(
+                "DELETE", "/api/v1/permissions/assignments?user_id=\(root.id)&role=admin&scope=system", token: root.access)
+            #expect(removal.status == 409)
+        }
+    }
+
+    @Test("deactivation refuses the user's tokens with 401, closes their sockets with 4401, ends their sessions; reactivation lets them back")
+    func deactivation() async throws {
+        try await IdentityHost.with { identity in
+            let ada = try await identity.register("Ada")
+            let root = try await identity.admin()
+            let client = identity.client
+            let socket = TestSocket(port: identity.test.port, token: ada.access)
+            try await socket.waitFor("hello") { $0["type"] as? String == "hello" }
+
+            let off = try await client.post("/api/v1/admin/users/\(ada.id)/deactivate", token: root.access)
+            #expect(off.status == 200)
+            #expect(try off.json()["deactivated"] as? Bool == true)
+            #expect(try await client.get("/api/v1/users/me", token: ada.access).status == 401)
+            #expect(try await socket.closed.value == 4401)
+            let reconnect = TestSocket(port: identity.test.port, token: ada.access)
+            #expect(try await reconnect.closed.value == 4401)
+            #expect(try await identity.login(ada.email, ada.password).status == 401)
+            try await identity.eventually("sessions revoked") {
+                try await client.post("/api/v1/auth/refresh", json: #"{"refresh_token":"\#(ada.refresh)"}"#).status == 401
+            }
+            #expect(try await client.post("/api/v1/admin/users/\(root.id)/deactivate", token: ada.access).status == 401)
+
+            let on = try await client.post("/api/v1/admin/users/\(ada.id)/reactivate", token: root.access)
+            #expect(on.status == 200)
+            let back = try await identity.login(ada.email, ada.password)
+            #expect(back.status == 200)
+            let list = try await client.get("/api/v1/admin/users?query=ada", token: root.access)
+            let items = try #require(try list.json()["items"] as? [[String: Any]])
+            #expect(items.map { $0["email"] as? String } == [ada.email])
+        }
+    }
+
+    @Test("profiles: the user and admins see the email, others do not; search by name or email prefix; unknown ids 404")
+    func profiles() async throws {
+        try await IdentityHost.with { identity in
+            let ada = try await identity.register("Ada")
+            let bob = try await identity.register("Bob")
+            let root = try await identity.admin()
+            let client = identity.client
+            let patched = try await client.send(
+                "PATCH", "/api/v1/users/me", body: Data(#"{"title":"Engineer","timezone":"Europe/London","status_emoji":":ship:"}"#.utf8),
+                token: ada.access)
+            #expect(patched.status == 200)
+            #expect(try patched.json()["title"] as? String == "Engineer")
+            let badZone = try await client.send(
+                "PATCH", "/api/v1/users/me", body: Data(#"{"timezone":"Mars/Olympus"}"#.utf8), token: ada.access)
+            #expect(badZone.status == 422)
+
+            let seenByBob = try await client.get("/api/v1/users/\(ada.id)", token: bob.access)
+            #expect(seenByBob.status == 200)
+            #expect(try seenByBob.json()["email"] == nil)
+            #expect(try seenByBob.json()["timezone"] as? String == "Europe/London")
+            #expect(try await client.get("/api/v1/users/\(ada.id)", token: root.access).json()["email"] as? String == ada.email)
+            #expect(try await client.get("/api/v1/users/U000nosuchuser", token: bob.access).status == 404)
+
+            let byName = try await client.get("/api/v1/users?query=ad", token: bob.access)
+            #expect((try byName.json()["items"] as? [[String: Any]])?.map { $0["id"] as? String } == [ada.id])
+            let byEmail = try await client.get("/api/v1/users?query=\(bob.email.prefix(6))", token: ada.access)
+            #expect((try byEmail.json()["items"] as? [[String: Any]])?.map { $0["id"] as? String } == [bob.id])
+        }
+    }
+}
