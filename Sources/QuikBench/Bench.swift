@@ -30,6 +30,8 @@ struct Bench {
         for subscribers in [1, 10] {
             try await busThroughput(build: build, workspace: workspace, subscribers: subscribers, events: options.events)
         }
+        try await authThroughput(build: build, workspace: workspace, seconds: options.seconds, concurrency: options.concurrency)
+        argon2Time()
         let database = try await DatabaseBenchmark.run(socket: socket, seconds: options.seconds, poolSize: 4)
         print(String(
             format: "primary-key SELECT: raw connection %.0f/s; pool, 1 caller %.0f/s (ratio %.2f); pool of %d, 16 callers %.0f/s (ratio %.2f)",
@@ -155,7 +157,9 @@ struct Bench {
             concurrency, pluginRate, hostRate, pluginRate / hostRate))
     }
 
-    static func load(_ client: HTTPClient, url: String, seconds: Double, concurrency: Int) async throws -> Double {
+    static func load(
+        _ client: HTTPClient, url: String, seconds: Double, concurrency: Int, headers: [String: String] = [:]
+    ) async throws -> Double {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         let started = ContinuousClock.now
         let total = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -163,7 +167,9 @@ struct Bench {
                 group.addTask {
                     var done = 0
                     while ContinuousClock.now < deadline {
-                        let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+                        var request = HTTPClientRequest(url: url)
+                        for (name, value) in headers { request.headers.add(name: name, value: value) }
+                        let response = try await client.execute(request, timeout: .seconds(10))
                         _ = try await response.body.collect(upTo: 1 << 16)
                         guard response.status == .ok else { throw BenchError("\(url) answered \(response.status)") }
                         done += 1

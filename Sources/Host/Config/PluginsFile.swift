@@ -129,7 +129,13 @@ public enum PluginsFile {
             switch key {
             case "from": mail.from = try reader.string(value, key: path)
             case "directory": mail.directory = try reader.string(value, key: path)
-            default: throw reader.unknownKey(path, at: keyNode, expected: ["from", "directory"])
+            case "smtp_url":
+                let url = try reader.string(value, key: path)
+                guard SMTPMailer.parse(url) != nil else {
+                    throw ConfigurationError("expected smtp://host:port", key: path, at: reader.location(value))
+                }
+                mail.smtpURL = url
+            default: throw reader.unknownKey(path, at: keyNode, expected: ["from", "directory", "smtp_url"])
             }
         }
     }

@@ -26,6 +26,12 @@ final class TokenService: Authenticator, Sendable {
     private let database: HostDatabase
     private let logger: Logger
     private let keys = Mutex(Keys())
+    /// Tokens already verified, until they expire: a client sends the same token
+    /// with every request for up to 15 minutes, and an ES256 check costs far more
+    /// than a lookup. Only good tokens are kept; standing (deactivation, roles) is
+    /// checked on every request regardless, by ``HostAccess``.
+    private let verified = Mutex<[String: (principal: Principal, expires: Date)]>([:])
+    static let verifiedCacheLimit = 10_000
 
     init(database: HostDatabase, logger: Logger) {
         self.database = database
@@ -137,10 +143,21 @@ final class TokenService: Authenticator, Sendable {
     }
 
     private func verify(_ token: String) async -> Principal? {
+        let now = Date()
+        if let hit = verified.withLock({ $0[token] }) {
+            if hit.expires > now { return hit.principal }
+            _ = verified.withLock { $0.removeValue(forKey: token) }
+        }
         let collection = keys.withLock { $0.collection }
         guard let claims = try? await collection.verify(token, as: AccessClaims.self) else { return nil }
-        // Roles come from RBAC on every request (HostAccess.admit), never from a token that may be 15 minutes old.
-        return Principal(userId: claims.sub.value, sessionId: claims.sid, roles: [])
+        // Roles come from RBAC on every request (HostAccess.admit), never from a token up to 15 minutes old.
+        let principal = Principal(userId: claims.sub.value, sessionId: claims.sid, roles: [])
+        verified.withLock { cache in
+            if cache.count >= Self.verifiedCacheLimit { cache = cache.filter { $0.value.expires > now } }
+            if cache.count >= Self.verifiedCacheLimit { cache.removeAll() }
+            cache[token] = (principal, claims.exp.value)
+        }
+        return principal
     }
 
     /// `{"keys": [...]}`: the public keys that verify current tokens.

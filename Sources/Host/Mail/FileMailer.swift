@@ -13,19 +13,26 @@ struct FileMailer: Mailer {
             throw PluginError(.validationFailed, "a mail's recipient and subject are one line each", details: ["to": "malformed"])
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let text = Self.render(message, from: from, plugin: plugin)
         let id = EventID.make()
+        let path = directory + "/\(id).eml"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        logger.info("mail written", metadata: ["plugin": "\(plugin)", "file": "\(path)"])
+    }
+
+    /// The message as RFC 5322 text with CRLF line ends.
+    static func render(_ message: MailMessage, from: String, plugin: String) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss"
-        let date = formatter.string(from: Date())
         let body = message.text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
-        let text = [
+        return [
             "From: \(from)",
             "To: \(message.to)",
             "Subject: \(message.subject)",
-            "Date: \(date) +0000",
-            "Message-ID: <\(id)@quikapp.local>",
+            "Date: \(formatter.string(from: Date())) +0000",
+            "Message-ID: <\(EventID.make())@quikapp.local>",
             "MIME-Version: 1.0",
             "Content-Type: text/plain; charset=utf-8",
             "Content-Transfer-Encoding: 8bit",
@@ -33,9 +40,6 @@ struct FileMailer: Mailer {
             "",
             body,
         ].joined(separator: "\r\n")
-        let path = directory + "/\(id).eml"
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-        logger.info("mail written", metadata: ["plugin": "\(plugin)", "file": "\(path)"])
     }
 
     /// Header values may not break the header block.

@@ -3,6 +3,8 @@
 public struct MailConfiguration: Sendable {
     /// The `From:` address. Default `QuikApp <no-reply@quikapp.local>`.
     public var from: String = "QuikApp <no-reply@quikapp.local>"
+    /// An SMTP relay, `smtp://host:port` (port default 25); `nil` writes `.eml` files instead.
+    public var smtpURL: String?
     /// Where `.eml` files go; `nil` means `<state_dir>/mail`.
     public var directory: String?
 

@@ -39,8 +39,12 @@ final class HostRuntime: Sendable {
             capacity: configuration.eventQueueCapacity, drainTimeout: configuration.drainTimeout, metrics: metrics, logger: logger)
         self.gateway = RealtimeGateway(configuration: configuration, metrics: metrics, logger: logger)
         self.access = HostAccess(database: database, bus: bus, gateway: gateway, logger: logger)
-        self.mailer = FileMailer(
-            directory: configuration.mail.directory ?? configuration.stateDirectory + "/mail", from: configuration.mail.from, logger: logger)
+        if let relay = configuration.mail.smtpURL.flatMap(SMTPMailer.parse) {
+            self.mailer = SMTPMailer(host: relay.host, port: relay.port, from: configuration.mail.from, logger: logger)
+        } else {
+            self.mailer = FileMailer(
+                directory: configuration.mail.directory ?? configuration.stateDirectory + "/mail", from: configuration.mail.from, logger: logger)
+        }
     }
 
     var snapshot: Tables { tables.withLock { $0 } }

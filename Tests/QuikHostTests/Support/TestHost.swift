@@ -70,7 +70,7 @@ struct TestHost {
         try await serve(try await start(configuration: configuration), body)
     }
 
-    private static func serve(_ started: (TestHost, Task<Void, any Error>), _ body: (TestHost) async throws -> Void) async throws {
+    static func serve(_ started: (TestHost, Task<Void, any Error>), _ body: (TestHost) async throws -> Void) async throws {
         let (running, task) = started
         do {
             try await body(running)
