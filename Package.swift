@@ -32,6 +32,8 @@ let plugins: [(product: String, target: String, folder: String, dependencies: [T
     ("permission", "PermissionPlugin", "Permission", []),
     ("audit", "AuditPlugin", "Audit", [.product(name: "Crypto", package: "swift-crypto")]),
     ("admin", "AdminPlugin", "Admin", []),
+    ("workspace", "WorkspacePlugin", "Workspace", []),
+    ("channel", "ChannelPlugin", "Channel", []),
 ]
 
 let package = Package(

@@ -6,7 +6,7 @@ enum ManifestRules {
     static let reservedMounts: Set<String> = ["realtime", "openapi.json"]
 
     /// Event namespaces (and the caller name `host`) the host keeps for itself.
-    static let reservedNamespaces: Set<String> = ["host", "access"]
+    static let reservedNamespaces: Set<String> = ["host", "access", "realtime"]
 
     static func check(_ manifest: PluginManifest, entryName: String) throws(PluginLoadError) {
         guard manifest.name == entryName else {

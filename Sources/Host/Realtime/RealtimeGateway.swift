@@ -19,11 +19,23 @@ final class RealtimeGateway: Service, Sendable {
     private let configuration: HostConfiguration
     private let metrics: HostMetrics
     private let logger: Logger
+    private let bus: EventBus
 
-    init(configuration: HostConfiguration, metrics: HostMetrics, logger: Logger) {
+    init(configuration: HostConfiguration, metrics: HostMetrics, bus: EventBus, logger: Logger) {
         self.configuration = configuration
         self.metrics = metrics
+        self.bus = bus
         self.logger = logger
+    }
+
+    /// `realtime.connected` / `realtime.disconnected`, so that presence can follow sockets.
+    private func announce(_ topic: String, _ connection: RealtimeConnection, userConnections: Int) {
+        let payload = JSONText.object([
+            ("user_id", JSONText.quoted(connection.principal.userId)),
+            ("connection_id", JSONText.quoted(connection.id)),
+            ("user_connections", String(userConnections)),
+        ])
+        bus.publish(Event(id: EventID.make(), topic: topic, payload: Data(payload.utf8), source: "host", publishedAt: Date()))
     }
 
     var connectionCount: Int { state.withLock { $0.connections.count } }
@@ -212,26 +224,28 @@ final class RealtimeGateway: Service, Sendable {
     }
 
     private func register(_ connection: RealtimeConnection) -> Bool {
-        let count = state.withLock { state -> Int? in
+        let counts = state.withLock { state -> (all: Int, user: Int)? in
             guard !state.shuttingDown else { return nil }
             state.connections[connection.id] = connection
             state.byUser[connection.principal.userId, default: []].insert(connection.id)
-            return state.connections.count
+            return (state.connections.count, state.byUser[connection.principal.userId]?.count ?? 0)
         }
-        guard let count else { return false }
-        metrics.sockets(open: count)
+        guard let counts else { return false }
+        metrics.sockets(open: counts.all)
+        announce("realtime.connected", connection, userConnections: counts.user)
         return true
     }
 
     private func unregister(_ connection: RealtimeConnection) {
-        let count = state.withLock { state in
+        let (count, remaining) = state.withLock { state in
             state.connections[connection.id] = nil
             let user = connection.principal.userId
             state.byUser[user]?.remove(connection.id)
             if state.byUser[user]?.isEmpty == true { state.byUser[user] = nil }
-            return state.connections.count
+            return (state.connections.count, state.byUser[user]?.count ?? 0)
         }
         metrics.sockets(open: count)
+        announce("realtime.disconnected", connection, userConnections: remaining)
     }
 
     // MARK: Service

@@ -1,0 +1,141 @@
+import Foundation
+import QuikPluginKit
+import QuikSDK
+
+/// The `channel` plugin: public, private and direct channels, membership, read
+/// marks and typing indicators. It keeps realtime group `channel:<id>` in step
+/// with membership, so the other plugins send a channel's events to that group.
+public final class ChannelPlugin: QuikPlugin {
+    public init() {}
+
+    public var manifest: PluginManifest {
+        PluginManifest(
+            name: "channel", version: "1.0.0", mount: "channels", dependencies: ["workspace"],
+            capabilities: PluginCapabilities(database: true, publishes: ["channel"], frames: ["typing"]),
+            summary: "Channels, direct messages, membership, read state and typing",
+            permissions: [
+                PermissionSpec("channels.create", summary: "Create channels", grantedTo: ["workspace.admin", "workspace.member"]),
+                PermissionSpec("channels.join", summary: "Browse and join public channels", grantedTo: ["workspace.admin", "workspace.member"]),
+                PermissionSpec("channels.manage", summary: "Rename, archive and remove members of any channel", grantedTo: ["workspace.admin"]),
+            ])
+    }
+
+    public var migrations: [Migration] {
+        [
+            Migration(version: 1, name: "channels_members_index", statements: [
+                """
+                CREATE TABLE channels (
+                  id VARCHAR(32) NOT NULL PRIMARY KEY,
+                  workspace_id VARCHAR(32) NOT NULL,
+                  name VARCHAR(80) NULL,
+                  kind VARCHAR(8) NOT NULL,
+                  topic VARCHAR(250) NOT NULL DEFAULT '',
+                  archived TINYINT(1) NOT NULL DEFAULT 0,
+                  created_by VARCHAR(32) NOT NULL,
+                  created_at DATETIME(3) NOT NULL,
+                  dm_key VARCHAR(400) NULL,
+                  UNIQUE KEY by_name (workspace_id, name),
+                  UNIQUE KEY by_dm (workspace_id, dm_key)
+                )
+                """,
+                """
+                CREATE TABLE channel_members (
+                  channel_id VARCHAR(32) NOT NULL,
+                  user_id VARCHAR(32) NOT NULL,
+                  role VARCHAR(8) NOT NULL,
+                  joined_at DATETIME(3) NOT NULL,
+                  last_read_id VARCHAR(32) NULL,
+                  PRIMARY KEY (channel_id, user_id),
+                  KEY by_user (user_id)
+                )
+                """,
+                """
+                CREATE TABLE channel_messages (
+                  channel_id VARCHAR(32) NOT NULL,
+                  message_id VARCHAR(32) NOT NULL,
+                  author_id VARCHAR(32) NOT NULL,
+                  PRIMARY KEY (channel_id, message_id)
+                )
+                """,
+            ])
+        ]
+    }
+
+    public func setup(_ context: any PluginContext) async throws {
+        let store = ChannelStore(context: context, database: try context.requireDatabase())
+        try await store.restoreGroups()
+
+        try context.addRoute(.post, "/", options: RouteOptions(summary: "Create a channel; the creator is a member")) { request in
+            try .json(try await store.create(try request.decode(CreateBody.self), principal: try request.requirePrincipal()), status: 201)
+        }
+        try context.addRoute(.post, "/direct", options: RouteOptions(summary: "The DM or group DM among the caller and user_ids")) { request in
+            try .json(try await store.direct(try request.decode(DirectBody.self), principal: try request.requirePrincipal()), status: 200)
+        }
+        try context.addRoute(.get, "/", options: RouteOptions(summary: "Channels the caller can see, with unread counts")) { request in
+            let channels = try await store.list(workspaceId: request.query("workspace_id"), principal: try request.requirePrincipal())
+            return try .json(ListResponse(items: channels, nextCursor: nil), status: 200)
+        }
+        try context.addRoute(.get, "/{id}", options: RouteOptions(summary: "One channel (404 to those who may not see it)")) { request in
+            try .json(try await store.visible(try request.parameter("id"), try request.requirePrincipal()).channel, status: 200)
+        }
+        try context.addRoute(.patch, "/{id}", options: RouteOptions(summary: "Rename (admins) or set the topic (members)")) { request in
+            try .json(try await store.update(try request.parameter("id"), try request.decode(PatchBody.self), principal: try request.requirePrincipal()), status: 200)
+        }
+        try context.addRoute(.post, "/{id}/join", options: RouteOptions(summary: "Join a public channel")) { request in
+            let principal = try request.requirePrincipal()
+            return try .json(try await store.addMember(principal.userId, to: try request.parameter("id"), by: principal), status: 200)
+        }
+        try context.addRoute(.post, "/{id}/leave", options: RouteOptions(summary: "Leave a channel")) { request in
+            let principal = try request.requirePrincipal()
+            try await store.removeMember(principal.userId, from: try request.parameter("id"), by: principal)
+            return .noContent
+        }
+        try context.addRoute(.post, "/{id}/members", options: RouteOptions(summary: "Add a member")) { request in
+            let principal = try request.requirePrincipal()
+            guard let user = try request.decode(UserBody.self).userId, IDs.isPlausible(user) else {
+                throw PluginError(.validationFailed, "user_id is required", details: ["user_id": "is required"])
+            }
+            return try .json(try await store.addMember(user, to: try request.parameter("id"), by: principal), status: 200)
+        }
+        try context.addRoute(.delete, "/{id}/members/{user_id}", options: RouteOptions(summary: "Remove a member (admins)")) { request in
+            try await store.removeMember(try request.parameter("user_id"), from: try request.parameter("id"), by: try request.requirePrincipal())
+            return .noContent
+        }
+        try context.addRoute(.post, "/{id}/archive", options: RouteOptions(summary: "Archive (admins); archived channels refuse posts")) { request in
+            try .json(try await store.archive(try request.parameter("id"), principal: try request.requirePrincipal()), status: 200)
+        }
+        try context.addRoute(.post, "/{id}/read", options: RouteOptions(summary: "Mark read up to a message")) { request in
+            try .json(try await store.markRead(try request.parameter("id"), try request.decode(ReadBody.self), principal: try request.requirePrincipal()), status: 200)
+        }
+
+        try context.onFrame("typing") { frame in
+            let typing = try frame.decode(TypingFrame.self)
+            guard let standing = try await store.standing(typing.channelId, frame.principal.userId), standing.memberRole != nil else {
+                throw PluginError(.notFound, "no such channel")
+            }
+            let event = try RealtimeEvent(topic: "typing", value: ["channel_id": typing.channelId, "user_id": frame.principal.userId])
+            await context.send(event, to: .group(ChannelStore.group(typing.channelId)))
+        }
+
+        try context.provideService("access") { call in
+            try JSONEncoder.quik.encode(try await store.access(try JSONDecoder.quik.decode(AccessQuery.self, from: call.payload)))
+        }
+
+        try context.subscribe("message.created") { event in
+            guard let message = try? JSONDecoder.quik.decode(MessageEvent.self, from: event.payload) else { return }
+            try? await store.recordMessage(message)
+        }
+        try context.subscribe("message.deleted") { event in
+            guard let message = try? JSONDecoder.quik.decode(MessageEvent.self, from: event.payload) else { return }
+            try? await store.forgetMessage(message)
+        }
+        try context.subscribe("workspace.member_removed") { event in
+            guard let change = try? JSONDecoder.quik.decode(WorkspaceMembership.self, from: event.payload) else { return }
+            do {
+                try await store.removeFromWorkspace(change)
+            } catch {
+                context.logger.error("could not remove a departed member from channels", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
