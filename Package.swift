@@ -34,6 +34,9 @@ let plugins: [(product: String, target: String, folder: String, dependencies: [T
     ("admin", "AdminPlugin", "Admin", []),
     ("workspace", "WorkspacePlugin", "Workspace", []),
     ("channel", "ChannelPlugin", "Channel", []),
+    ("message", "MessagePlugin", "Message", []),
+    ("thread", "ThreadPlugin", "Thread", []),
+    ("presence", "PresencePlugin", "Presence", []),
 ]
 
 let package = Package(

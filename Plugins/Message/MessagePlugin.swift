@@ -1,0 +1,126 @@
+import Foundation
+import QuikPluginKit
+import QuikSDK
+
+/// The `message` plugin: messages, thread replies and their counts, reactions,
+/// mentions and pins, delivered live to the channel's realtime group. Other
+/// plugins may vet or rewrite a post through the `message.will_post` hook.
+public final class MessagePlugin: QuikPlugin {
+    public init() {}
+
+    public var manifest: PluginManifest {
+        PluginManifest(
+            name: "message", version: "1.0.0", mount: "messages", dependencies: ["channel"],
+            capabilities: PluginCapabilities(database: true, publishes: ["message"], declaresHooks: ["message.will_post"]),
+            summary: "Messages, replies, reactions, mentions and pins",
+            permissions: [PermissionSpec("messages.delete_any", summary: "Delete anyone's messages", grantedTo: ["workspace.admin"])])
+    }
+
+    public var migrations: [Migration] {
+        [
+            Migration(version: 1, name: "messages_reactions_mentions", statements: [
+                """
+                CREATE TABLE messages (
+                  id VARCHAR(32) NOT NULL PRIMARY KEY,
+                  channel_id VARCHAR(32) NOT NULL,
+                  author_id VARCHAR(32) NOT NULL,
+                  text MEDIUMTEXT NOT NULL,
+                  thread_root_id VARCHAR(32) NULL,
+                  reply_count INT NOT NULL DEFAULT 0,
+                  last_reply_at DATETIME(3) NULL,
+                  client_msg_id VARCHAR(64) NULL,
+                  pinned TINYINT(1) NOT NULL DEFAULT 0,
+                  pinned_at DATETIME(3) NULL,
+                  edited_at DATETIME(3) NULL,
+                  deleted_at DATETIME(3) NULL,
+                  created_at DATETIME(3) NOT NULL,
+                  UNIQUE KEY by_client (author_id, client_msg_id),
+                  KEY by_channel (channel_id, thread_root_id, id),
+                  KEY by_thread (thread_root_id, id)
+                )
+                """,
+                """
+                CREATE TABLE reactions (
+                  message_id VARCHAR(32) NOT NULL,
+                  emoji VARCHAR(64) NOT NULL,
+                  user_id VARCHAR(32) NOT NULL,
+                  created_at DATETIME(3) NOT NULL,
+                  PRIMARY KEY (message_id, emoji, user_id)
+                )
+                """,
+                """
+                CREATE TABLE mentions (
+                  message_id VARCHAR(32) NOT NULL,
+                  user_id VARCHAR(32) NOT NULL,
+                  position INT NOT NULL,
+                  PRIMARY KEY (message_id, user_id),
+                  KEY by_user (user_id)
+                )
+                """,
+            ])
+        ]
+    }
+
+    public func setup(_ context: any PluginContext) async throws {
+        let access = ChannelAccessCache(context: context)
+        let store = MessageStore(context: context, database: try context.requireDatabase(), access: access)
+
+        try context.addRoute(.post, "/", options: RouteOptions(summary: "Post a message or a thread reply")) { request in
+            let (message, created) = try await store.post(try request.decode(PostBody.self), principal: try request.requirePrincipal())
+            return try .json(message, status: created ? 201 : 200)
+        }
+        try context.addRoute(.get, "/", options: RouteOptions(summary: "A channel's messages, newest first (?channel_id=&before=&after=&limit=)")) {
+            request in
+            let page = try Page(request)
+            return try .json(
+                try await store.list(
+                    channelId: request.query("channel_id"), before: request.query("before") ?? page.cursor, after: request.query("after"),
+                    limit: page.limit, principal: try request.requirePrincipal()))
+        }
+        try context.addRoute(.get, "/pins", options: RouteOptions(summary: "A channel's pinned messages")) { request in
+            let pins = try await store.pins(channelId: request.query("channel_id"), principal: try request.requirePrincipal())
+            return try .json(ListResponse(items: pins, nextCursor: nil))
+        }
+        try context.addRoute(.get, "/{id}", options: RouteOptions(summary: "One message")) { request in
+            try .json(try await store.visibleMessage(try request.parameter("id"), try request.requirePrincipal()).0)
+        }
+        try context.addRoute(.patch, "/{id}", options: RouteOptions(summary: "Edit (author only)")) { request in
+            try .json(try await store.edit(try request.parameter("id"), try request.decode(EditBody.self), principal: try request.requirePrincipal()))
+        }
+        try context.addRoute(.delete, "/{id}", options: RouteOptions(summary: "Delete (author or admins)")) { request in
+            try await store.delete(try request.parameter("id"), principal: try request.requirePrincipal())
+            return .noContent
+        }
+        try context.addRoute(.post, "/{id}/reactions", options: RouteOptions(summary: "React (idempotent)")) { request in
+            let body = try request.decode(EmojiBody.self)
+            return try .json(try await store.react(try request.parameter("id"), emoji: body.emoji, add: true, principal: try request.requirePrincipal()))
+        }
+        try context.addRoute(.delete, "/{id}/reactions/{emoji}", options: RouteOptions(summary: "Take a reaction back (idempotent)")) { request in
+            _ = try await store.react(
+                try request.parameter("id"), emoji: try request.parameter("emoji"), add: false, principal: try request.requirePrincipal())
+            return .noContent
+        }
+        try context.addRoute(.post, "/{id}/pin", options: RouteOptions(summary: "Pin")) { request in
+            try .json(try await store.pin(try request.parameter("id"), pinned: true, principal: try request.requirePrincipal()))
+        }
+        try context.addRoute(.delete, "/{id}/pin", options: RouteOptions(summary: "Unpin")) { request in
+            _ = try await store.pin(try request.parameter("id"), pinned: false, principal: try request.requirePrincipal())
+            return .noContent
+        }
+
+        try context.provideService("thread") { call in
+            try JSONEncoder.quik.encode(try await store.thread(try JSONDecoder.quik.decode(ThreadQuery.self, from: call.payload)))
+        }
+
+        for topic in ["channel.member_joined", "channel.member_left"] {
+            try context.subscribe(topic) { event in
+                guard let change = try? JSONDecoder.quik.decode(ChannelMemberEvent.self, from: event.payload) else { return }
+                access.drop(channel: change.channelId, user: change.userId)
+            }
+        }
+        try context.subscribe("channel.updated") { event in
+            guard let change = try? JSONDecoder.quik.decode(ChannelMemberEvent.self, from: event.payload) else { return }
+            access.drop(channel: change.channelId, user: nil)
+        }
+    }
+}

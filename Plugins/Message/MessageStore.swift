@@ -1,0 +1,276 @@
+import Foundation
+import QuikPluginKit
+import QuikSDK
+
+/// Messages, reactions, mentions and pins in the plugin's schema.
+struct MessageStore: Sendable {
+    static let maximumText = 40_000
+
+    let context: any PluginContext
+    let database: any PluginDatabase
+    let access: ChannelAccessCache
+
+    static func group(_ channelId: String) -> String { "channel:\(channelId)" }
+
+    // MARK: Reading
+
+    /// Loads messages with their reactions and mentions, in the order of `rows`.
+    func hydrate(_ rows: [SQLRow]) async throws -> [Message] {
+        let ids = rows.compactMap { $0["id"].string }
+        guard !ids.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        var reactions: [String: [String: [String]]] = [:]
+        for row in try await database.query(
+            "SELECT message_id, emoji, user_id FROM reactions WHERE message_id IN (\(marks)) ORDER BY created_at, user_id", ids.map(SQLValue.text))
+        {
+            guard let id = row["message_id"].string, let emoji = row["emoji"].string, let user = row["user_id"].string else { continue }
+            reactions[id, default: [:]][emoji, default: []].append(user)
+        }
+        var mentions: [String: [String]] = [:]
+        for row in try await database.query(
+            "SELECT message_id, user_id FROM mentions WHERE message_id IN (\(marks)) ORDER BY position", ids.map(SQLValue.text))
+        {
+            if let id = row["message_id"].string, let user = row["user_id"].string { mentions[id, default: []].append(user) }
+        }
+        return rows.map { row in
+            let id = row["id"].string ?? ""
+            let grouped = (reactions[id] ?? [:]).map { Message.Reaction(emoji: $0.key, count: $0.value.count, userIds: $0.value) }
+                .sorted { $0.emoji < $1.emoji }
+            return Message(row: row, reactions: grouped, mentions: mentions[id] ?? [])
+        }
+    }
+
+    func message(_ id: String) async throws -> Message? {
+        guard IDs.isPlausible(id) else { return nil }
+        let rows = try await database.query("SELECT \(Message.columns) FROM messages WHERE id = ? AND deleted_at IS NULL", [.text(id)])
+        return try await hydrate(rows).first
+    }
+
+    /// A message the caller may see, or 404.
+    func visibleMessage(_ id: String, _ principal: Principal) async throws -> (Message, AccessReply) {
+        guard let message = try await message(id) else { throw PluginError(.notFound, "no such message") }
+        let reply = try await access.access(message.channelId, principal.userId)
+        guard reply.visible else { throw PluginError(.notFound, "no such message") }
+        return (message, reply)
+    }
+
+    func list(channelId: String?, before: String?, after: String?, limit: Int, principal: Principal) async throws -> ListResponse<Message> {
+        guard let channelId, IDs.isPlausible(channelId) else {
+            throw PluginError(.validationFailed, "channel_id is required", details: ["channel_id": "is required"])
+        }
+        guard try await access.access(channelId, principal.userId).visible else { throw PluginError(.notFound, "no such channel") }
+        var sql = "SELECT \(Message.columns) FROM messages WHERE channel_id = ? AND thread_root_id IS NULL AND deleted_at IS NULL"
+        var values: [SQLValue] = [.text(channelId)]
+        if let before { sql += " AND id < ?"; values.append(.text(before)) }
+        if let after { sql += " AND id > ?"; values.append(.text(after)) }
+        sql += " ORDER BY id DESC LIMIT \(limit + 1)"
+        let messages = try await hydrate(try await database.query(sql, values))
+        var page = ListResponse(fetched: messages, limit: limit) { $0.id }
+        // The cursor continues towards older messages.
+        if page.nextCursor != nil { page.nextCursor = page.items.last?.id }
+        return page
+    }
+
+    func pins(channelId: String?, principal: Principal) async throws -> [Message] {
+        guard let channelId, IDs.isPlausible(channelId) else {
+            throw PluginError(.validationFailed, "channel_id is required", details: ["channel_id": "is required"])
+        }
+        guard try await access.access(channelId, principal.userId).visible else { throw PluginError(.notFound, "no such channel") }
+        return try await hydrate(
+            try await database.query(
+                "SELECT \(Message.columns) FROM messages WHERE channel_id = ? AND pinned = 1 AND deleted_at IS NULL ORDER BY pinned_at DESC LIMIT 200",
+                [.text(channelId)]))
+    }
+
+    func thread(_ query: ThreadQuery) async throws -> ThreadReply {
+        guard let root = try await message(query.rootId), root.threadRootId == nil else { throw PluginError(.notFound, "no such thread") }
+        guard try await access.access(root.channelId, query.userId).visible else { throw PluginError(.notFound, "no such thread") }
+        let replies = try await hydrate(
+            try await database.query(
+                "SELECT \(Message.columns) FROM messages WHERE thread_root_id = ? AND deleted_at IS NULL ORDER BY id LIMIT 1000",
+                [.text(root.id)]))
+        return ThreadReply(root: root, replies: replies)
+    }
+
+    // MARK: Posting
+
+    /// `<@USER_ID>` mentions, in order, once each.
+    static func mentions(in text: String) -> [String] {
+        var found: [String] = []
+        var rest = Substring(text)
+        while let open = rest.range(of: "<@") {
+            let after = rest[open.upperBound...]
+            guard let close = after.firstIndex(of: ">") else { break }
+            let id = String(after[..<close])
+            if IDs.isPlausible(id), !found.contains(id) { found.append(id) }
+            rest = after[after.index(after: close)...]
+        }
+        return found
+    }
+
+    static func checkText(_ text: String?, field: String = "text") throws -> String {
+        let text = text ?? ""
+        var validator = Validator()
+        validator.check(!text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, field, "must not be empty")
+        validator.check(text.count <= maximumText, field, "must be at most \(maximumText) characters")
+        try validator.finish()
+        return text
+    }
+
+    /// Posts a message; returns it and whether it is new (a repeated `client_msg_id` returns the first).
+    func post(_ body: PostBody, principal: Principal) async throws -> (Message, created: Bool) {
+        var validator = Validator()
+        validator.check(IDs.isPlausible(body.channelId ?? ""), "channel_id", "is required")
+        validator.check((body.clientMsgId?.count ?? 0) <= 64, "client_msg_id", "must be at most 64 characters")
+        try validator.finish()
+        var text = try Self.checkText(body.text)
+        let channelId = body.channelId!
+        let reply = try await access.access(channelId, principal.userId)
+        guard reply.visible else { throw PluginError(.notFound, "no such channel") }
+        guard reply.member else { throw PluginError(.forbidden, "only members post in this channel") }
+        guard !reply.archived else { throw PluginError(.conflict, "the channel is archived") }
+        if let clientId = body.clientMsgId, let first = try await byClientId(clientId, author: principal.userId) { return (first, false) }
+        if let root = body.threadRootId {
+            guard let parent = try await message(root), parent.channelId == channelId, parent.threadRootId == nil else {
+                throw PluginError(.validationFailed, "thread_root_id is not a message of this channel", details: ["thread_root_id": "unknown"])
+            }
+        }
+
+        let outcome = try await context.runHook(
+            "message.will_post",
+            payload: JSONEncoder.quik.encode(WillPost(channelId: channelId, authorId: principal.userId, text: text, threadRootId: body.threadRootId)))
+        if let reason = outcome.rejection {
+            throw PluginError(.validationFailed, reason, details: ["text": "rejected", "rejected_by": outcome.rejectedBy ?? ""])
+        }
+        if let payload = outcome.payload, let rewritten = try? JSONDecoder.quik.decode(WillPost.self, from: payload) {
+            text = try Self.checkText(rewritten.text)
+        }
+
+        let id = IDs.make("M")
+        let now = Date()
+        let mentions = Self.mentions(in: text)
+        do {
+            let message = try await database.transaction(retryOnDeadlock: true) { transaction -> Message in
+                try await transaction.execute(
+                    "INSERT INTO messages (id, channel_id, author_id, text, thread_root_id, client_msg_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        .text(id), .text(channelId), .text(principal.userId), .text(text), body.threadRootId.map(SQLValue.text) ?? .null,
+                        body.clientMsgId.map(SQLValue.text) ?? .null, .date(now),
+                    ])
+                for (position, user) in mentions.enumerated() {
+                    try await transaction.execute(
+                        "INSERT INTO mentions (message_id, user_id, position) VALUES (?, ?, ?)", [.text(id), .text(user), .int(Int64(position))])
+                }
+                if let root = body.threadRootId {
+                    try await transaction.execute(
+                        "UPDATE messages SET reply_count = reply_count + 1, last_reply_at = ? WHERE id = ?", [.date(now), .text(root)])
+                }
+                let rows = try await transaction.query("SELECT \(Message.columns) FROM messages WHERE id = ?", [.text(id)])
+                let message = Message(row: rows[0], reactions: [], mentions: mentions)
+                try await transaction.publish("message.created", message)
+                return message
+            }
+            await context.send(try RealtimeEvent(topic: "message.created", value: message), to: .group(Self.group(channelId)))
+            return (message, true)
+        } catch let error as DatabaseError where error.kind == .duplicateKey {
+            if let clientId = body.clientMsgId, let first = try await byClientId(clientId, author: principal.userId) { return (first, false) }
+            throw error
+        }
+    }
+
+    private func byClientId(_ clientId: String, author: String) async throws -> Message? {
+        try await hydrate(
+            try await database.query(
+                "SELECT \(Message.columns) FROM messages WHERE author_id = ? AND client_msg_id = ?", [.text(author), .text(clientId)])
+        ).first
+    }
+
+    // MARK: Changing
+
+    private func announce(_ topic: String, _ message: Message) async throws {
+        await context.send(try RealtimeEvent(topic: topic, value: message), to: .group(Self.group(message.channelId)))
+    }
+
+    func edit(_ id: String, _ body: EditBody, principal: Principal) async throws -> Message {
+        let (message, _) = try await visibleMessage(id, principal)
+        guard message.authorId == principal.userId else { throw PluginError(.forbidden, "only the author edits a message") }
+        let text = try Self.checkText(body.text)
+        let mentions = Self.mentions(in: text)
+        let fresh = try await database.transaction { transaction -> Message in
+            try await transaction.execute("UPDATE messages SET text = ?, edited_at = ? WHERE id = ?", [.text(text), .date(Date()), .text(id)])
+            try await transaction.execute("DELETE FROM mentions WHERE message_id = ?", [.text(id)])
+            for (position, user) in mentions.enumerated() {
+                try await transaction.execute(
+                    "INSERT INTO mentions (message_id, user_id, position) VALUES (?, ?, ?)", [.text(id), .text(user), .int(Int64(position))])
+            }
+            let rows = try await transaction.query("SELECT \(Message.columns) FROM messages WHERE id = ?", [.text(id)])
+            let fresh = Message(row: rows[0], reactions: message.reactions, mentions: mentions)
+            try await transaction.publish("message.updated", fresh)
+            return fresh
+        }
+        try await announce("message.updated", fresh)
+        return fresh
+    }
+
+    func delete(_ id: String, principal: Principal) async throws {
+        let (message, reply) = try await visibleMessage(id, principal)
+        if message.authorId != principal.userId {
+            try await context.require("messages.delete_any", in: .workspace(reply.workspaceId ?? ""), for: principal)
+        }
+        let deleted = try await database.transaction { transaction -> Bool in
+            let outcome = try await transaction.execute(
+                "UPDATE messages SET deleted_at = ?, text = '' WHERE id = ? AND deleted_at IS NULL", [.date(Date()), .text(id)])
+            guard outcome.affectedRows == 1 else { return false }
+            if let root = message.threadRootId {
+                try await transaction.execute(
+                    "UPDATE messages SET reply_count = GREATEST(reply_count - 1, 0) WHERE id = ?", [.text(root)])
+            }
+            try await transaction.publish("message.deleted", message)
+            return true
+        }
+        if deleted { try await announce("message.deleted", message) }
+    }
+
+    func react(_ id: String, emoji rawEmoji: String?, add: Bool, principal: Principal) async throws -> Message {
+        let (message, reply) = try await visibleMessage(id, principal)
+        guard reply.member else { throw PluginError(.forbidden, "only members react in this channel") }
+        let emoji = (Checks.trimmed(rawEmoji) ?? "").removingPercentEncoding ?? ""
+        guard (1...64).contains(emoji.count), !emoji.contains(where: \.isWhitespace) else {
+            throw PluginError(.validationFailed, "emoji is 1–64 characters without spaces", details: ["emoji": "malformed"])
+        }
+        let changed = try await database.transaction { transaction -> Bool in
+            let outcome =
+                add
+                ? try await transaction.execute(
+                    "INSERT IGNORE INTO reactions (message_id, emoji, user_id, created_at) VALUES (?, ?, ?, ?)",
+                    [.text(id), .text(emoji), .text(principal.userId), .date(Date())])
+                : try await transaction.execute(
+                    "DELETE FROM reactions WHERE message_id = ? AND emoji = ? AND user_id = ?", [.text(id), .text(emoji), .text(principal.userId)])
+            guard outcome.affectedRows == 1 else { return false }
+            let event = ReactionEvent(messageId: id, channelId: message.channelId, emoji: emoji, userId: principal.userId)
+            try await transaction.publish(add ? "message.reaction_added" : "message.reaction_removed", event)
+            return true
+        }
+        guard let fresh = try await self.message(id) else { throw PluginError(.notFound, "no such message") }
+        if changed {
+            let event = ReactionEvent(messageId: id, channelId: message.channelId, emoji: emoji, userId: principal.userId)
+            await context.send(
+                try RealtimeEvent(topic: add ? "reaction.added" : "reaction.removed", value: event), to: .group(Self.group(message.channelId)))
+        }
+        return fresh
+    }
+
+    func pin(_ id: String, pinned: Bool, principal: Principal) async throws -> Message {
+        let (_, reply) = try await visibleMessage(id, principal)
+        guard reply.member else { throw PluginError(.forbidden, "only members pin in this channel") }
+        let outcome = try await database.execute(
+            "UPDATE messages SET pinned = ?, pinned_at = ? WHERE id = ? AND pinned <> ?",
+            [.int(pinned ? 1 : 0), pinned ? .date(Date()) : .null, .text(id), .int(pinned ? 1 : 0)])
+        guard let fresh = try await message(id) else { throw PluginError(.notFound, "no such message") }
+        if outcome.affectedRows == 1 {
+            try await database.transaction { try await $0.publish("message.updated", fresh) }
+            try await announce("message.updated", fresh)
+        }
+        return fresh
+    }
+}

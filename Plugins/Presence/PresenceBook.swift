@@ -1,0 +1,69 @@
+import Foundation
+
+/// Who is online, from the host's socket events, and what each has chosen.
+///
+/// Online while any socket is open; `away` or `dnd` when the user says so;
+/// `offline` once the last socket has been closed for the grace period.
+actor PresenceBook {
+    struct Entry: Sendable {
+        var connections = 0
+        /// `away` or `dnd` as chosen; `nil` is plain online.
+        var choice: String?
+        var status = "offline"
+        var lastSeen: Date?
+        /// Bumped by every connect, so a pending offline timer from an earlier disconnect is void.
+        var generation = 0
+    }
+
+    private var entries: [String: Entry] = [:]
+
+    private static func status(of entry: Entry) -> String {
+        entry.connections > 0 ? (entry.choice ?? "online") : entry.status
+    }
+
+    /// A socket opened; returns the new status when it changed.
+    func connected(_ user: String, connections: Int) -> String? {
+        var entry = entries[user] ?? Entry()
+        let before = entry.status
+        entry.connections = max(connections, 1)
+        entry.generation += 1
+        entry.lastSeen = Date()
+        entry.status = Self.status(of: entry)
+        entries[user] = entry
+        return entry.status == before ? nil : entry.status
+    }
+
+    /// A socket closed; when it was the last, returns the generation the offline timer must still find.
+    func disconnected(_ user: String, remaining: Int) -> Int? {
+        guard var entry = entries[user] else { return nil }
+        entry.connections = remaining
+        entry.lastSeen = Date()
+        entries[user] = entry
+        return remaining == 0 ? entry.generation : nil
+    }
+
+    /// The grace period ended: offline, unless a socket came back meanwhile.
+    func expire(_ user: String, generation: Int) -> Bool {
+        guard var entry = entries[user], entry.generation == generation, entry.connections == 0, entry.status != "offline" else { return false }
+        entry.status = "offline"
+        entry.choice = nil
+        entries[user] = entry
+        return true
+    }
+
+    /// The user chose a status; returns it when it changed.
+    func choose(_ user: String, status: String) -> String? {
+        guard var entry = entries[user], entry.connections > 0 else { return nil }
+        let before = entry.status
+        entry.choice = status == "online" ? nil : status
+        entry.status = Self.status(of: entry)
+        entry.lastSeen = Date()
+        entries[user] = entry
+        return entry.status == before ? nil : entry.status
+    }
+
+    func lookup(_ user: String) -> (status: String, lastSeen: Date?) {
+        guard let entry = entries[user] else { return ("offline", nil) }
+        return (entry.status, entry.connections > 0 ? Date() : entry.lastSeen)
+    }
+}

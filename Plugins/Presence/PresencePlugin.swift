@@ -1,0 +1,105 @@
+import Foundation
+import QuikPluginKit
+import QuikSDK
+
+/// The `presence` plugin: online, away, dnd and offline, told to the people who
+/// share a workspace with the user as `presence.changed`.
+public final class PresencePlugin: QuikPlugin {
+    public init() {}
+
+    public var manifest: PluginManifest {
+        PluginManifest(
+            name: "presence", version: "1.0.0", mount: "presence", dependencies: ["workspace"],
+            capabilities: PluginCapabilities(publishes: ["presence"], frames: ["presence.set"]),
+            settings: [
+                SettingSpec(
+                    key: "offline_grace_s", kind: .number, defaultValue: .double(30),
+                    help: "Seconds after the last socket closes before a user shows offline")
+            ],
+            summary: "Presence: online, away, dnd, offline")
+    }
+
+    struct SetFrame: Decodable {
+        var status: String
+    }
+
+    struct Status: Codable, Sendable {
+        var userId: String
+        var status: String
+        var lastSeenAt: Date?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(userId, forKey: .userId)
+            try container.encode(status, forKey: .status)
+            try container.encode(lastSeenAt, forKey: .lastSeenAt)
+        }
+
+        enum CodingKeys: String, CodingKey { case userId, status, lastSeenAt }
+    }
+
+    struct SocketEvent: Decodable {
+        var userId: String
+        var userConnections: Int
+    }
+
+    struct Peers: Codable, Sendable {
+        var userId: String?
+        var userIds: [String]?
+    }
+
+    public func setup(_ context: any PluginContext) async throws {
+        let book = PresenceBook()
+        let grace = context.settings["offline_grace_s"]?.doubleValue ?? 30
+
+        @Sendable func peers(of user: String) async throws -> [String] {
+            try await context.call("workspace", "peers", Peers(userId: user), as: Peers.self).userIds ?? []
+        }
+        @Sendable func announce(_ user: String, _ status: String) async {
+            do {
+                let (_, lastSeen) = await book.lookup(user)
+                let event = try RealtimeEvent(topic: "presence.changed", value: Status(userId: user, status: status, lastSeenAt: lastSeen))
+                await context.send(event, to: .users(try await peers(of: user) + [user]))
+                try await context.publish("presence.changed", Status(userId: user, status: status, lastSeenAt: lastSeen))
+            } catch {
+                context.logger.warning("presence.changed not sent", metadata: ["user_id": user, "error": "\(error)"])
+            }
+        }
+
+        try context.subscribe("realtime.connected") { event in
+            guard let socket = try? JSONDecoder.quik.decode(SocketEvent.self, from: event.payload) else { return }
+            if let status = await book.connected(socket.userId, connections: socket.userConnections) { await announce(socket.userId, status) }
+        }
+        try context.subscribe("realtime.disconnected") { event in
+            guard let socket = try? JSONDecoder.quik.decode(SocketEvent.self, from: event.payload),
+                let generation = await book.disconnected(socket.userId, remaining: socket.userConnections)
+            else { return }
+            // The grace period runs apart from the event queue, so other sockets' events are not held up.
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int(grace * 1000)))
+                if await book.expire(socket.userId, generation: generation) { await announce(socket.userId, "offline") }
+            }
+        }
+        try context.onFrame("presence.set") { frame in
+            let request = try frame.decode(SetFrame.self)
+            guard ["online", "away", "dnd"].contains(request.status) else {
+                throw PluginError(.validationFailed, "status is online, away or dnd", details: ["status": "unknown"])
+            }
+            if let status = await book.choose(frame.principal.userId, status: request.status) { await announce(frame.principal.userId, status) }
+        }
+        try context.addRoute(.get, "/", options: RouteOptions(summary: "Presence of users (?user_ids=a,b); strangers show offline")) { request in
+            let principal = try request.requirePrincipal()
+            let ids = (request.query("user_ids") ?? "").split(separator: ",").map(String.init).filter(IDs.isPlausible)
+            guard (1...200).contains(ids.count) else {
+                throw PluginError(.validationFailed, "user_ids lists 1 to 200 user ids", details: ["user_ids": "is required"])
+            }
+            let visible = Set(try await peers(of: principal.userId) + [principal.userId])
+            var statuses: [Status] = []
+            for id in ids {
+                let (status, lastSeen) = await book.lookup(id)
+                statuses.append(visible.contains(id) ? Status(userId: id, status: status, lastSeenAt: lastSeen) : Status(userId: id, status: "offline"))
+            }
+            return try .json(statuses)
+        }
+    }
+}
