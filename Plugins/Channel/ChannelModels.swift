@@ -102,6 +102,11 @@ struct MessageEvent: Decodable {
     var threadRootId: String?
 }
 
+/// The workspace plugin's `membership` reply.
+struct RoleReply: Codable, Sendable {
+    var role: String?
+}
+
 /// The workspace plugin's membership events and service.
 struct WorkspaceMembership: Codable, Sendable {
     var workspaceId: String

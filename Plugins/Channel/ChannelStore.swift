@@ -24,7 +24,7 @@ struct ChannelStore: Sendable {
             throw PluginError(.validationFailed, "workspace_id is required", details: ["workspace_id": "is required"])
         }
         let reply = try await context.call(
-            "workspace", "membership", WorkspaceMembership(workspaceId: workspaceId, userId: principal.userId), as: WorkspaceMembership.self)
+            "workspace", "membership", WorkspaceMembership(workspaceId: workspaceId, userId: principal.userId), as: RoleReply.self)
         guard let role = reply.role else { throw PluginError(.notFound, "no such workspace") }
         return role
     }
@@ -45,7 +45,7 @@ struct ChannelStore: Sendable {
             "SELECT role FROM channel_members WHERE channel_id = ? AND user_id = ?", [.text(channelId), .text(userId)]
         ).first?["role"].string
         let workspaceRole = try await context.call(
-            "workspace", "membership", WorkspaceMembership(workspaceId: channel.workspaceId, userId: userId), as: WorkspaceMembership.self
+            "workspace", "membership", WorkspaceMembership(workspaceId: channel.workspaceId, userId: userId), as: RoleReply.self
         ).role
         return Standing(channel: channel, memberRole: memberRole, workspaceRole: workspaceRole)
     }
@@ -154,7 +154,7 @@ struct ChannelStore: Sendable {
         try validator.finish()
         for user in others {
             let role = try await context.call(
-                "workspace", "membership", WorkspaceMembership(workspaceId: workspaceId, userId: user), as: WorkspaceMembership.self
+                "workspace", "membership", WorkspaceMembership(workspaceId: workspaceId, userId: user), as: RoleReply.self
             ).role
             guard role != nil else {
                 throw PluginError(.validationFailed, "\(user) is not in this workspace", details: ["user_ids": "not all in the workspace"])
@@ -242,7 +242,7 @@ struct ChannelStore: Sendable {
             guard standing.memberRole != nil else { throw PluginError(.forbidden, "only members add people to a channel") }
             let role = try await context.call(
                 "workspace", "membership", WorkspaceMembership(workspaceId: standing.channel.workspaceId, userId: userId),
-                as: WorkspaceMembership.self
+                as: RoleReply.self
             ).role
             guard role != nil else {
                 throw PluginError(.validationFailed, "that user is not in this workspace", details: ["user_id": "not in the workspace"])

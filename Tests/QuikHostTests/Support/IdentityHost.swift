@@ -11,28 +11,42 @@ struct IdentityHost {
     var host: QuikHost { test.host }
 
     static let plugins = ["auth", "user", "permission", "audit", "admin"]
+    /// The identity plugins plus the messaging ones.
+    static let messaging = plugins + ["workspace", "channel", "message", "thread", "presence"]
 
-    /// `plugins.yml` for the identity plugins; `authSettings` are extra lines under `auth.settings`.
-    static func yaml(authSettings: [String: String] = [:], extra: String = "") -> String {
+    /// `plugins.yml` for `names`; `authSettings` are extra lines under `auth.settings`,
+    /// `extraPlugins` more entries (name → library path).
+    static func yaml(
+        _ names: [String] = plugins, authSettings: [String: String] = [:], extraPlugins: [(String, String)] = [], extra: String = ""
+    ) -> String {
         var lines = ["plugins:"]
-        for name in plugins {
+        for name in names {
             lines.append("  \(name):")
             lines.append("    path: \(Fixtures.library(name))")
-            if name == "auth", !authSettings.isEmpty {
+            var settings = name == "auth" ? authSettings : [:]
+            // Tests wait one second, not thirty, for a closed socket's owner to show offline.
+            if name == "presence" { settings["offline_grace_s"] = "1" }
+            if !settings.isEmpty {
                 lines.append("    settings:")
-                for (key, value) in authSettings.sorted(by: { $0.key < $1.key }) { lines.append("      \(key): \(value)") }
+                for (key, value) in settings.sorted(by: { $0.key < $1.key }) { lines.append("      \(key): \(value)") }
             }
+        }
+        for (name, path) in extraPlugins {
+            lines.append("  \(name):")
+            lines.append("    path: \(path)")
         }
         return lines.joined(separator: "\n") + "\n" + extra
     }
 
     /// Starts a host, runs `body`, shuts the host down.
     static func with(
+        _ names: [String] = plugins,
         authSettings: [String: String] = [:],
+        extraPlugins: [(String, String)] = [],
         logs: CapturedLogs? = nil,
         _ body: (IdentityHost) async throws -> Void
     ) async throws {
-        var configuration = try PluginsFile.parse(yaml(authSettings: authSettings), file: "identity.yml")
+        var configuration = try PluginsFile.parse(yaml(names, authSettings: authSettings, extraPlugins: extraPlugins), file: "identity.yml")
         configuration.port = 0
         configuration.stateDirectory = try Fixtures.temporaryDirectory()
         configuration.drainTimeout = .seconds(2)
@@ -40,7 +54,7 @@ struct IdentityHost {
         configuration.database.schemaPrefix = TestDatabase.uniquePrefix()
         let (test, task) = try await TestHost.start(configuration: configuration, authenticator: nil, logs: logs)
         do {
-            for name in plugins {
+            for name in names + extraPlugins.map(\.0) {
                 let state = try await test.pluginState(name)
                 guard state.state == "running" else { throw TestFailure("plugin \(name) is \(state.state): \(state.error ?? "")") }
             }
