@@ -45,6 +45,7 @@ let package = Package(
     products: [
         .executable(name: "quikapp", targets: ["quikapp"]),
         .executable(name: "quikapp-bench", targets: ["QuikBench"]),
+        .executable(name: "quikapp-load", targets: ["QuikLoad"]),
     ] + plugins.map { .library(name: $0.product, type: .dynamic, targets: [$0.target]) }
         + fixtures.map { .library(name: $0, type: .dynamic, targets: [$0]) },
     dependencies: [
@@ -118,6 +119,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/QuikBench"
+        ),
+        .executableTarget(
+            name: "QuikLoad",
+            dependencies: [
+                "QuikHost",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Sources/QuikLoad"
         ),
         .target(
             name: "FixtureSupport",
