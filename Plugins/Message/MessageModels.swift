@@ -39,6 +39,22 @@ struct Message: Codable, Sendable {
         createdAt = row["created_at"].date ?? Date(timeIntervalSince1970: 0)
     }
 
+    /// A message just posted: no replies, reactions, pin or edit yet.
+    init(id: String, channelId: String, authorId: String, text: String, threadRootId: String?, createdAt: Date, mentions: [String]) {
+        self.id = id
+        self.channelId = channelId
+        self.authorId = authorId
+        self.text = text
+        self.threadRootId = threadRootId
+        replyCount = 0
+        lastReplyAt = nil
+        reactions = []
+        self.mentions = mentions
+        pinned = false
+        editedAt = nil
+        self.createdAt = createdAt
+    }
+
     private enum CodingKeys: String, CodingKey {
         case id, channelId, authorId, text, threadRootId, replyCount, lastReplyAt, reactions, mentions, pinned, editedAt, createdAt
     }

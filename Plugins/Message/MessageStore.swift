@@ -147,7 +147,8 @@ struct MessageStore: Sendable {
         }
 
         let id = IDs.make("M")
-        let now = Date()
+        // Whole milliseconds, as DATETIME(3) keeps them, so the reply and a later read agree.
+        let now = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
         let mentions = Self.mentions(in: text)
         do {
             let message = try await database.transaction(retryOnDeadlock: true) { transaction -> Message in
@@ -165,8 +166,9 @@ struct MessageStore: Sendable {
                     try await transaction.execute(
                         "UPDATE messages SET reply_count = reply_count + 1, last_reply_at = ? WHERE id = ?", [.date(now), .text(root)])
                 }
-                let rows = try await transaction.query("SELECT \(Message.columns) FROM messages WHERE id = ?", [.text(id)])
-                let message = Message(row: rows[0], reactions: [], mentions: mentions)
+                let message = Message(
+                    id: id, channelId: channelId, authorId: principal.userId, text: text, threadRootId: body.threadRootId, createdAt: now,
+                    mentions: mentions)
                 try await transaction.publish("message.created", message)
                 return message
             }

@@ -2,8 +2,9 @@ import Foundation
 
 /// Who is online, from the host's socket events, and what each has chosen.
 ///
-/// Online while any socket is open; `away` or `dnd` when the user says so;
-/// `offline` once the last socket has been closed for the grace period.
+/// Online while any socket is open; `away` after the idle period without a
+/// client frame, or `away`/`dnd` when the user says so; `offline` once the last
+/// socket has been closed for the grace period.
 actor PresenceBook {
     struct Entry: Sendable {
         var connections = 0
@@ -11,6 +12,9 @@ actor PresenceBook {
         var choice: String?
         var status = "offline"
         var lastSeen: Date?
+        /// No client frame for the idle period: shown `away` unless a status was chosen.
+        var idle = false
+        var lastActive = Date()
         /// Bumped by every connect, so a pending offline timer from an earlier disconnect is void.
         var generation = 0
     }
@@ -18,7 +22,7 @@ actor PresenceBook {
     private var entries: [String: Entry] = [:]
 
     private static func status(of entry: Entry) -> String {
-        entry.connections > 0 ? (entry.choice ?? "online") : entry.status
+        entry.connections > 0 ? (entry.choice ?? (entry.idle ? "away" : "online")) : entry.status
     }
 
     /// A socket opened; returns the new status when it changed.
@@ -27,6 +31,8 @@ actor PresenceBook {
         let before = entry.status
         entry.connections = max(connections, 1)
         entry.generation += 1
+        entry.idle = false
+        entry.lastActive = Date()
         entry.lastSeen = Date()
         entry.status = Self.status(of: entry)
         entries[user] = entry
@@ -49,6 +55,30 @@ actor PresenceBook {
         entry.choice = nil
         entries[user] = entry
         return true
+    }
+
+    /// A client frame arrived; returns the new status when an idle user came back.
+    func active(_ user: String) -> String? {
+        guard var entry = entries[user], entry.connections > 0 else { return nil }
+        let before = entry.status
+        entry.lastActive = Date()
+        entry.idle = false
+        entry.status = Self.status(of: entry)
+        entries[user] = entry
+        return entry.status == before ? nil : entry.status
+    }
+
+    /// Users connected but silent for `idleAfter` become away; returns who changed.
+    func sweep(idleAfter: TimeInterval, now: Date = Date()) -> [(user: String, status: String)] {
+        var changed: [(String, String)] = []
+        for (user, var entry) in entries where entry.connections > 0 && !entry.idle && now.timeIntervalSince(entry.lastActive) >= idleAfter {
+            let before = entry.status
+            entry.idle = true
+            entry.status = Self.status(of: entry)
+            entries[user] = entry
+            if entry.status != before { changed.append((user, entry.status)) }
+        }
+        return changed
     }
 
     /// The user chose a status; returns it when it changed.

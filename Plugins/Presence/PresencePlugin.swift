@@ -1,11 +1,19 @@
 import Foundation
+import Synchronization
 import QuikPluginKit
 import QuikSDK
 
 /// The `presence` plugin: online, away, dnd and offline, told to the people who
 /// share a workspace with the user as `presence.changed`.
 public final class PresencePlugin: QuikPlugin {
+    /// Turns idle users away; started in setup, stopped in shutdown.
+    private let sweeper = Mutex<Task<Void, Never>?>(nil)
+
     public init() {}
+
+    public func shutdown() async {
+        sweeper.withLock { $0 }?.cancel()
+    }
 
     public var manifest: PluginManifest {
         PluginManifest(
@@ -14,7 +22,10 @@ public final class PresencePlugin: QuikPlugin {
             settings: [
                 SettingSpec(
                     key: "offline_grace_s", kind: .number, defaultValue: .double(30),
-                    help: "Seconds after the last socket closes before a user shows offline")
+                    help: "Seconds after the last socket closes before a user shows offline"),
+                SettingSpec(
+                    key: "away_after_s", kind: .number, defaultValue: .double(600),
+                    help: "Seconds without a client frame before a connected user shows away"),
             ],
             summary: "Presence: online, away, dnd, offline")
     }
@@ -51,6 +62,7 @@ public final class PresencePlugin: QuikPlugin {
     public func setup(_ context: any PluginContext) async throws {
         let book = PresenceBook()
         let grace = context.settings["offline_grace_s"]?.doubleValue ?? 30
+        let idleAfter = context.settings["away_after_s"]?.doubleValue ?? 600
 
         @Sendable func peers(of user: String) async throws -> [String] {
             try await context.call("workspace", "peers", Peers(userId: user), as: Peers.self).userIds ?? []
@@ -78,6 +90,19 @@ public final class PresencePlugin: QuikPlugin {
             Task {
                 try? await Task.sleep(for: .milliseconds(Int(grace * 1000)))
                 if await book.expire(socket.userId, generation: generation) { await announce(socket.userId, "offline") }
+            }
+        }
+        try context.subscribe("realtime.activity") { event in
+            guard let socket = try? JSONDecoder.quik.decode(SocketEvent.self, from: event.payload) else { return }
+            if let status = await book.active(socket.userId) { await announce(socket.userId, status) }
+        }
+        sweeper.withLock { sweeper in
+            sweeper = Task {
+                let interval = min(30, max(0.2, idleAfter / 4))
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+                    for (user, status) in await book.sweep(idleAfter: idleAfter) { await announce(user, status) }
+                }
             }
         }
         try context.onFrame("presence.set") { frame in

@@ -28,6 +28,12 @@ struct MessagingTests {
             #expect(try Self.canonical(try await bobPhone.waitForEvent("message.created")) == Self.canonical(posted))
             let rootId = try #require(posted["id"] as? String)
 
+            bobSocket.send(#"{"type":"typing","channel_id":"\#(secret)","id":"t1"}"#)
+            let typing = try await adaSocket.waitForEvent("typing")
+            #expect(typing["user_id"] as? String == bob.id)
+            #expect(typing["channel_id"] as? String == secret)
+            try await bobSocket.waitFor("ack") { $0["type"] as? String == "ack" && $0["id"] as? String == "t1" }
+
             let reply = try chat.json(try await chat.post(secret, "hi back", by: bob, root: rootId), 201, "reply")
             #expect(reply["thread_root_id"] as? String == rootId)
             let replied = try await adaSocket.waitForEvent("thread.replied")
@@ -45,7 +51,7 @@ struct MessagingTests {
 
             let topics = bobSocket.received.filter { $0["type"] as? String == "event" }.compactMap { frame -> String? in
                 let topic = frame["topic"] as? String ?? ""
-                return topic.hasPrefix("presence") || topic.hasPrefix("channel.") ? nil : topic
+                return topic.hasPrefix("presence") || topic.hasPrefix("channel.") || topic == "typing" ? nil : topic
             }
             #expect(topics == ["message.created", "message.created", "thread.replied", "reaction.added", "message.updated", "message.deleted"])
             let seqs = bobSocket.received.compactMap { $0["seq"] as? Int }
@@ -57,7 +63,7 @@ struct MessagingTests {
             try await Task.sleep(for: .milliseconds(200))
             #expect(cydSocket.received.allSatisfy { frame in
                 let topic = frame["topic"] as? String ?? ""
-                return !(topic.hasPrefix("message.") || topic.hasPrefix("thread.") || topic.hasPrefix("reaction."))
+                return !(topic.hasPrefix("message.") || topic.hasPrefix("thread.") || topic.hasPrefix("reaction.") || topic == "typing")
             })
             #expect(try await chat.client.get("/api/v1/channels/\(secret)", token: cyd.access).status == 404)
             #expect(try await chat.client.get("/api/v1/messages?channel_id=\(secret)", token: cyd.access).status == 404)
@@ -219,6 +225,15 @@ struct MessagingTests {
             #expect((status.first as? [String: Any])?["status"] as? String == "online")
             #expect((status.last as? [String: Any])?["status"] as? String == "offline", "strangers show offline")
 
+            // Silent past away_after_s (1.5 s in tests): away; any frame brings her back.
+            try await bobSocket.waitForEvent("presence.changed") { $0["user_id"] as? String == ada.id && $0["status"] as? String == "away" }
+            adaSocket.send(#"{"type":"ping"}"#)
+            let back = bobSocket.events("presence.changed").count
+            try await bobSocket.waitFor("online again") { _ in
+                bobSocket.events("presence.changed").dropFirst(back).contains {
+                    ($0["data"] as? [String: Any])?["status"] as? String == "online"
+                }
+            }
             adaSocket.send(#"{"type":"presence.set","status":"dnd","id":"p1"}"#)
             try await bobSocket.waitForEvent("presence.changed") { $0["user_id"] as? String == ada.id && $0["status"] as? String == "dnd" }
 

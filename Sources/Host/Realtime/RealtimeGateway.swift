@@ -28,7 +28,7 @@ final class RealtimeGateway: Service, Sendable {
         self.logger = logger
     }
 
-    /// `realtime.connected` / `realtime.disconnected`, so that presence can follow sockets.
+    /// `realtime.connected`, `realtime.disconnected` and `realtime.activity`, so that presence can follow sockets.
     private func announce(_ topic: String, _ connection: RealtimeConnection, userConnections: Int) {
         let payload = JSONText.object([
             ("user_id", JSONText.quoted(connection.principal.userId)),
@@ -172,6 +172,8 @@ final class RealtimeGateway: Service, Sendable {
                     reply(connection, id: nil, error: PluginError(.badRequest, "frames are JSON text"))
                     continue
                 }
+                // Every client frame is a sign of life (presence turns idle users away).
+                announce("realtime.activity", connection, userConnections: 0)
                 await handle(text, on: connection, dispatch: dispatch)
             }
         } catch {

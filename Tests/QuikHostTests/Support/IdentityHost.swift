@@ -25,7 +25,10 @@ struct IdentityHost {
             lines.append("    path: \(Fixtures.library(name))")
             var settings = name == "auth" ? authSettings : [:]
             // Tests wait one second, not thirty, for a closed socket's owner to show offline.
-            if name == "presence" { settings["offline_grace_s"] = "1" }
+            if name == "presence" {
+                settings["offline_grace_s"] = "1"
+                settings["away_after_s"] = "1.5"
+            }
             if !settings.isEmpty {
                 lines.append("    settings:")
                 for (key, value) in settings.sorted(by: { $0.key < $1.key }) { lines.append("      \(key): \(value)") }
