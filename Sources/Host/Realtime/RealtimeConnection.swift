@@ -23,16 +23,14 @@ final class RealtimeConnection: Sendable {
     let principal: Principal
     let outbox: AsyncStream<Outbound>
     private let continuation: AsyncStream<Outbound>.Continuation
-    /// Yields once when the server decides to close the socket.
-    let closing: AsyncStream<CloseReason>
-    private let closingContinuation: AsyncStream<CloseReason>.Continuation
     private let closeReason = Mutex<CloseReason?>(nil)
+    /// Runs once when the server decides to close the socket (set by the gateway).
+    private let closer = Mutex<(@Sendable (CloseReason) -> Void)?>(nil)
 
     init(id: String, principal: Principal, capacity: Int) {
         self.id = id
         self.principal = principal
         (outbox, continuation) = AsyncStream.makeStream(of: Outbound.self, bufferingPolicy: .bufferingOldest(capacity))
-        (closing, closingContinuation) = AsyncStream.makeStream(of: CloseReason.self)
     }
 
     /// Queues a frame; returns `false` when the queue is full (the client is too slow).
@@ -43,21 +41,24 @@ final class RealtimeConnection: Sendable {
         }
     }
 
-    /// Ends the send queue and signals ``closing``; the gateway closes the socket with the reason's code.
+    /// What to do when the server closes the socket; set once, before frames flow.
+    func onClose(_ action: @escaping @Sendable (CloseReason) -> Void) {
+        closer.withLock { $0 = action }
+    }
+
+    /// Ends the send queue and runs the ``onClose(_:)`` action once; the gateway closes the socket with the reason's code.
     func close(_ reason: CloseReason) {
         let first = closeReason.withLock { current in
             defer { if current == nil { current = reason } }
             return current == nil
         }
         continuation.finish()
-        if first { closingContinuation.yield(reason) }
-        closingContinuation.finish()
+        if first, let action = closer.withLock({ $0 }) { action(reason) }
     }
 
     /// Ends the send queue because the socket is gone.
     func finish() {
         continuation.finish()
-        closingContinuation.finish()
     }
 
     var reason: CloseReason? { closeReason.withLock { $0 } }

@@ -110,16 +110,15 @@ final class RealtimeGateway: Service, Sendable {
             ("user_id", JSONText.quoted(principal.userId)),
             ("connection_id", JSONText.quoted(connection.id)),
         ])))
+        // Closing is rare, so it gets its own task only when it happens: an idle socket costs two tasks, not three.
+        connection.onClose { reason in
+            Task { await self.enforceClose(reason, outbound: outbound, channel: channel) }
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.write(connection, to: outbound) }
             group.addTask {
                 await self.read(connection, from: inbound, dispatch: dispatch)
                 connection.finish()
-            }
-            group.addTask {
-                for await reason in connection.closing {
-                    await self.enforceClose(reason, outbound: outbound, channel: channel)
-                }
             }
             await group.next()
             connection.finish()
@@ -160,7 +159,11 @@ final class RealtimeGateway: Service, Sendable {
             }
             try? await channel.close()
         case .shutdown, .revoked:
-            try? await Task.sleep(for: configuration.drainTimeout)
+            // The writer sends the close frame after the queued ones; drop the channel only if that stalls.
+            let deadline = ContinuousClock.now + configuration.drainTimeout
+            while channel.isActive, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(100))
+            }
             try? await channel.close()
         }
     }
