@@ -76,3 +76,16 @@ struct UnitTests {
         #expect(SDKVersion(packed: 10203) == SDKVersion(major: 1, minor: 2, patch: 3))
     }
 }
+
+@Suite("Bearer tokens in headers")
+struct BearerTokenTests {
+    @Test("the scheme is case-insensitive, surrounding blanks go, anything else is no token")
+    func parsing() {
+        #expect(BearerToken.from("Bearer abc.def") == "abc.def")
+        #expect(BearerToken.from("BEARER  abc  ") == "abc")
+        #expect(BearerToken.from("bearer\u{9}abc") == nil)
+        #expect(BearerToken.from("Basic abc") == nil)
+        #expect(BearerToken.from("Bearer    ") == nil)
+        #expect(BearerToken.from(nil) == nil)
+    }
+}

@@ -94,7 +94,11 @@ final class HostAccess: Sendable {
         let standing = try await standing(of: principal.userId)
         guard !standing.deactivated else { return nil }
         var admitted = principal
-        admitted.roles = Array(Set(principal.roles).union(standing.systemRoles).union(["user"])).sorted()
+        if principal.roles.isEmpty, standing.systemRoles.isEmpty {
+            admitted.roles = ["user"]
+        } else {
+            admitted.roles = Array(Set(principal.roles).union(standing.systemRoles).union(["user"])).sorted()
+        }
         return admitted
     }
 

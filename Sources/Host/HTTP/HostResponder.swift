@@ -215,9 +215,14 @@ enum RequestIDs {
 /// `Authorization: Bearer <token>`.
 enum BearerToken {
     static func from(_ header: String?) -> String? {
-        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
-        let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        return token.isEmpty ? nil : token
+        // Byte-wise: this runs on every authenticated request.
+        guard let header else { return nil }
+        let bytes = header.utf8
+        guard bytes.count > 7, bytes.prefix(7).elementsEqual("bearer ".utf8, by: { ($0 | 0x20) == $1 }) else { return nil }
+        let token = bytes.dropFirst(7).drop(while: { $0 == 0x20 || $0 == 0x09 })
+        let end = token.lastIndex(where: { $0 != 0x20 && $0 != 0x09 })
+        guard let end else { return nil }
+        return String(Substring(token[...end]))
     }
 }
 
