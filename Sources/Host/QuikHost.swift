@@ -158,7 +158,8 @@ public final class QuikHost: Sendable {
         let application = Application(
             responder: HostResponder(host: core),
             server: .http1WebSocketUpgrade(
-                configuration: .init(ws: .init(maxFrameSize: configuration.maxFrameBytes))
+                // The gateway sends its own heartbeats from one loop; a ping task per socket costs memory.
+                configuration: .init(ws: .init(maxFrameSize: configuration.maxFrameBytes, autoPing: .disabled))
             ) { head, channel, _ in
                 guard head.path.map(Self.pathOnly) == "/api/v1/realtime" else { return .dontUpgrade }
                 let token = BearerToken.from(head.headerFields[.authorization]) ?? Self.queryToken(head.path)

@@ -30,6 +30,20 @@ struct RealtimeTests {
         }
     }
 
+    @Test("heartbeats flow to idle sockets without disturbing frames or event numbering")
+    func heartbeats() async throws {
+        try await TestHost.with(yaml: Self.yaml, tweak: { $0.socketHeartbeat = .milliseconds(50) }) { host in
+            let socket = TestSocket(port: host.port, token: "alice-token")
+            try await socket.waitFor("hello") { $0["type"] as? String == "hello" }
+            try await Task.sleep(for: .milliseconds(400))
+            socket.send(#"{"type":"echo.ping","id":"a1"}"#)
+            try await socket.waitFor("ack") { $0["type"] as? String == "ack" && $0["id"] as? String == "a1" }
+            let event = try await socket.waitFor("event") { $0["type"] as? String == "event" }
+            #expect(event["seq"] as? Int == 1)
+            #expect(host.host.openSockets == 1)
+        }
+    }
+
     @Test("a plugin's frame handler acks, errors, and pushes events numbered by seq")
     func pluginFrames() async throws {
         try await TestHost.with(yaml: Self.yaml) { host in

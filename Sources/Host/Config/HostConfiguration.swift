@@ -18,6 +18,9 @@ public struct HostConfiguration: Sendable {
     public var eventQueueCapacity: Int = 1024
     /// Frames queued per socket before the socket is closed as too slow. Default 256.
     public var socketQueueCapacity: Int = 256
+    /// How often every realtime socket gets a heartbeat frame, so a peer gone without
+    /// closing is noticed when the write fails. Default 30 s.
+    public var socketHeartbeat: Duration = .seconds(30)
     /// Largest client frame accepted over the realtime socket. Default 64 KiB.
     public var maxFrameBytes: Int = 64 << 10
     /// How long shutdown and a reload's retirement of the old version wait for in-flight work. Default 10 s.

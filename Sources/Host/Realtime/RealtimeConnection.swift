@@ -9,6 +9,9 @@ final class RealtimeConnection: Sendable {
         case event(topicJSON: String, data: String)
         /// A reply frame, already encoded.
         case frame(String)
+        /// A heartbeat (an unsolicited WebSocket pong, which needs no answer): writing
+        /// it is how a peer that vanished without closing is found out.
+        case heartbeat
     }
 
     /// Why the server closed the socket.

@@ -110,17 +110,18 @@ final class RealtimeGateway: Service, Sendable {
             ("user_id", JSONText.quoted(principal.userId)),
             ("connection_id", JSONText.quoted(connection.id)),
         ])))
-        // Closing is rare, so it gets its own task only when it happens: an idle socket costs two tasks, not three.
+        // Closing is rare, so it gets its own task only when it happens.
         connection.onClose { reason in
             Task { await self.enforceClose(reason, outbound: outbound, channel: channel) }
         }
+        // The writer runs in this task and the reader in one child: whichever ends first ends the other
+        // (the reader by finishing the send queue, the writer by cancelling the reader).
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.write(connection, to: outbound) }
             group.addTask {
                 await self.read(connection, from: inbound, dispatch: dispatch)
                 connection.finish()
             }
-            await group.next()
+            await self.write(connection, to: outbound)
             connection.finish()
             group.cancelAll()
         }
@@ -136,6 +137,8 @@ final class RealtimeGateway: Service, Sendable {
                     try await outbound.write(.text("{\"type\":\"event\",\"topic\":\(topicJSON),\"data\":\(data),\"seq\":\(seq)}"))
                 case .frame(let text):
                     try await outbound.write(.text(text))
+                case .heartbeat:
+                    try await outbound.write(.pong)
                 }
             }
             switch connection.reason {
@@ -257,7 +260,18 @@ final class RealtimeGateway: Service, Sendable {
 
     /// Waits for shutdown, then closes every socket with 1001 and waits (bounded) for them to go.
     func run() async throws {
-        try? await gracefulShutdown()
+        // One heartbeat loop for every socket, rather than a ping task per socket.
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: self.configuration.socketHeartbeat)
+                    let open = self.state.withLock { Array($0.connections.values) }
+                    for connection in open { _ = connection.enqueue(.heartbeat) }
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
         let open = state.withLock { state in
             state.shuttingDown = true
             return Array(state.connections.values)
