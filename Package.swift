@@ -76,6 +76,10 @@ let package = Package(
             providers: [.apt(["libargon2-dev"])]
         ),
         .target(
+            name: "QuikContracts",
+            path: "Plugins/Contracts"
+        ),
+        .target(
             name: "QuikPluginKit",
             dependencies: [.product(name: "QuikSDK", package: "SDK")],
             path: "Plugins/Kit"
@@ -161,7 +165,7 @@ let package = Package(
         + plugins.map { plugin in
             .target(
                 name: plugin.target,
-                dependencies: ["QuikPluginKit", .product(name: "QuikSDK", package: "SDK")] + plugin.dependencies,
+                dependencies: ["QuikPluginKit", "QuikContracts", .product(name: "QuikSDK", package: "SDK")] + plugin.dependencies,
                 path: "Plugins/\(plugin.folder)"
             )
         }

@@ -1,5 +1,6 @@
 import Foundation
 import QuikPluginKit
+import QuikContracts
 import QuikSDK
 
 /// The `admin` plugin: the first system admin (`quikapp admin create`), and the
@@ -15,38 +16,14 @@ public final class AdminPlugin: QuikPlugin {
             permissions: [PermissionSpec("admin.users", summary: "List, deactivate and reactivate users (system admins)")])
     }
 
-    struct CreateAdmin: Codable, Sendable {
-        var email: String
-        var password: String
-        var displayName: String
-    }
-
-    struct Created: Codable, Sendable {
-        var id: String
-        var email: String
-        var displayName: String
-    }
-
-    struct ListRequest: Codable, Sendable {
-        var query: String?
-        var limit: Int
-        var cursor: String?
-    }
-
-    struct DeactivationRequest: Codable, Sendable {
-        var userId: String
-        var deactivated: Bool
-        var actor: String?
-    }
-
     public func setup(_ context: any PluginContext) async throws {
         guard let access = context.accessControl else {
             throw PluginError(.forbidden, "the admin plugin must be listed in server.access_managers")
         }
         try context.provideService("create_admin") { call in
             guard call.caller == "host" else { throw PluginError(.forbidden, "only the host's command line creates admins") }
-            let request = try JSONDecoder.quik.decode(CreateAdmin.self, from: call.payload)
-            let user = try await context.call("auth", "create_user", request, as: Created.self)
+            let request = try JSONDecoder.quik.decode(CreateUserRequest.self, from: call.payload)
+            let user = try await context.call("auth", "create_user", request, as: AccountReply.self)
             try await access.assignRole("admin", to: user.id, in: .system, actor: "host")
             return try JSONEncoder.quik.encode(user)
         }
@@ -57,7 +34,7 @@ public final class AdminPlugin: QuikPlugin {
             let page = try Page(request)
             let reply = try await context.callService(
                 plugin: "user", service: "list",
-                payload: JSONEncoder.quik.encode(ListRequest(query: request.query("query"), limit: page.limit, cursor: page.cursor)))
+                payload: JSONEncoder.quik.encode(UserListRequest(query: request.query("query"), limit: page.limit, cursor: page.cursor)))
             return PluginResponse(status: 200, headers: ["content-type": "application/json; charset=utf-8"], body: reply)
         }
         for (path, deactivated) in [("/users/{id}/deactivate", true), ("/users/{id}/reactivate", false)] {

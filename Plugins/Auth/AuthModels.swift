@@ -83,22 +83,3 @@ struct AuthEvent: Codable, Sendable {
     var device: String?
     var reason: String?
 }
-
-/// The `create_user` service's request (`quikapp admin create`).
-struct CreateUserRequest: Codable, Sendable {
-    var email: String
-    var password: String
-    var displayName: String
-}
-
-/// The `account` service's request and reply.
-struct AccountRequest: Codable, Sendable {
-    var userId: String
-}
-
-struct AccountReply: Codable, Sendable {
-    var id: String
-    var email: String
-    var displayName: String
-    var createdAt: Date
-}

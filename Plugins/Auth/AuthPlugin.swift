@@ -1,5 +1,6 @@
 import Foundation
 import QuikPluginKit
+import QuikContracts
 import QuikSDK
 
 /// The `auth` plugin: registration, sign-in, sessions, two-factor codes and password resets.
@@ -113,7 +114,7 @@ public final class AuthPlugin: QuikPlugin {
             let request = try JSONDecoder.quik.decode(CreateUserRequest.self, from: call.payload)
             let (user, _) = try await service.createAccount(
                 email: request.email, password: request.password, displayName: request.displayName, session: nil)
-            return try JSONEncoder.quik.encode(user)
+            return try JSONEncoder.quik.encode(AccountReply(id: user.id, email: user.email, displayName: user.displayName, createdAt: nil))
         }
         try context.provideService("account") { call in
             let request = try JSONDecoder.quik.decode(AccountRequest.self, from: call.payload)

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import QuikPluginKit
+import QuikContracts
 import QuikSDK
 
 /// Who is signing in, as far as the server can tell.
@@ -120,7 +121,7 @@ final class AuthService: Sendable {
         ).first else { throw PluginError(.notFound, "no such user") }
         return AccountReply(
             id: row["user_id"].string ?? userId, email: row["email"].string ?? "", displayName: row["display_name"].string ?? "",
-            createdAt: row["created_at"].date ?? Date())
+            createdAt: row["created_at"].date)
     }
 
     // MARK: Sessions

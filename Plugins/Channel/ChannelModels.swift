@@ -42,29 +42,6 @@ struct Channel: Codable, Sendable {
     }
 }
 
-/// `channel.member_joined` / `channel.member_left`.
-struct MemberEvent: Codable, Sendable {
-    var channelId: String
-    var workspaceId: String
-    var userId: String
-    var actor: String?
-}
-
-/// What the message plugin asks before a post (`access` service).
-struct AccessQuery: Codable, Sendable {
-    var channelId: String
-    var userId: String
-}
-
-struct AccessReply: Codable, Sendable {
-    /// Whether the user may see the channel at all (else it is 404 to them).
-    var visible: Bool
-    var member: Bool
-    var archived: Bool
-    var workspaceId: String?
-    var kind: String?
-}
-
 struct CreateBody: Decodable {
     var workspaceId: String?
     var name: String?
@@ -100,16 +77,4 @@ struct MessageEvent: Decodable {
     var channelId: String
     var authorId: String
     var threadRootId: String?
-}
-
-/// The workspace plugin's `membership` reply.
-struct RoleReply: Codable, Sendable {
-    var role: String?
-}
-
-/// The workspace plugin's membership events and service.
-struct WorkspaceMembership: Codable, Sendable {
-    var workspaceId: String
-    var userId: String
-    var role: String?
 }

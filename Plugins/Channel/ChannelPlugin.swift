@@ -1,5 +1,6 @@
 import Foundation
 import QuikPluginKit
+import QuikContracts
 import QuikSDK
 
 /// The `channel` plugin: public, private and direct channels, membership, read
@@ -118,7 +119,7 @@ public final class ChannelPlugin: QuikPlugin {
         }
 
         try context.provideService("access") { call in
-            try JSONEncoder.quik.encode(try await store.access(try JSONDecoder.quik.decode(AccessQuery.self, from: call.payload)))
+            try JSONEncoder.quik.encode(try await store.access(try JSONDecoder.quik.decode(ChannelAccessQuery.self, from: call.payload)))
         }
 
         try context.subscribe("message.created") { event in
@@ -130,7 +131,7 @@ public final class ChannelPlugin: QuikPlugin {
             try? await store.forgetMessage(message)
         }
         try context.subscribe("workspace.member_removed") { event in
-            guard let change = try? JSONDecoder.quik.decode(WorkspaceMembership.self, from: event.payload) else { return }
+            guard let change = try? JSONDecoder.quik.decode(MembershipChange.self, from: event.payload) else { return }
             do {
                 try await store.removeFromWorkspace(change)
             } catch {

@@ -1,5 +1,6 @@
 import Foundation
 import QuikPluginKit
+import QuikContracts
 import QuikSDK
 
 /// Channels, members and read marks in the plugin's schema, and the realtime
@@ -24,7 +25,7 @@ struct ChannelStore: Sendable {
             throw PluginError(.validationFailed, "workspace_id is required", details: ["workspace_id": "is required"])
         }
         let reply = try await context.call(
-            "workspace", "membership", WorkspaceMembership(workspaceId: workspaceId, userId: principal.userId), as: RoleReply.self)
+            "workspace", "membership", MembershipQuery(workspaceId: workspaceId, userId: principal.userId), as: MembershipReply.self)
         guard let role = reply.role else { throw PluginError(.notFound, "no such workspace") }
         return role
     }
@@ -45,7 +46,7 @@ struct ChannelStore: Sendable {
             "SELECT role FROM channel_members WHERE channel_id = ? AND user_id = ?", [.text(channelId), .text(userId)]
         ).first?["role"].string
         let workspaceRole = try await context.call(
-            "workspace", "membership", WorkspaceMembership(workspaceId: channel.workspaceId, userId: userId), as: RoleReply.self
+            "workspace", "membership", MembershipQuery(workspaceId: channel.workspaceId, userId: userId), as: MembershipReply.self
         ).role
         return Standing(channel: channel, memberRole: memberRole, workspaceRole: workspaceRole)
     }
@@ -154,7 +155,7 @@ struct ChannelStore: Sendable {
         try validator.finish()
         for user in others {
             let role = try await context.call(
-                "workspace", "membership", WorkspaceMembership(workspaceId: workspaceId, userId: user), as: RoleReply.self
+                "workspace", "membership", MembershipQuery(workspaceId: workspaceId, userId: user), as: MembershipReply.self
             ).role
             guard role != nil else {
                 throw PluginError(.validationFailed, "\(user) is not in this workspace", details: ["user_ids": "not all in the workspace"])
@@ -241,8 +242,8 @@ struct ChannelStore: Sendable {
         } else {
             guard standing.memberRole != nil else { throw PluginError(.forbidden, "only members add people to a channel") }
             let role = try await context.call(
-                "workspace", "membership", WorkspaceMembership(workspaceId: standing.channel.workspaceId, userId: userId),
-                as: RoleReply.self
+                "workspace", "membership", MembershipQuery(workspaceId: standing.channel.workspaceId, userId: userId),
+                as: MembershipReply.self
             ).role
             guard role != nil else {
                 throw PluginError(.validationFailed, "that user is not in this workspace", details: ["user_id": "not in the workspace"])
@@ -255,12 +256,12 @@ struct ChannelStore: Sendable {
             guard outcome.affectedRows == 1 else { return false }
             try await transaction.publish(
                 "channel.member_joined",
-                MemberEvent(channelId: channelId, workspaceId: standing.channel.workspaceId, userId: userId, actor: principal.userId))
+                ChannelMemberChange(channelId: channelId, workspaceId: standing.channel.workspaceId, userId: userId, actor: principal.userId))
             return true
         }
         if added {
             await context.joinGroup(Self.group(channelId), userIds: [userId])
-            let event = MemberEvent(channelId: channelId, workspaceId: standing.channel.workspaceId, userId: userId, actor: principal.userId)
+            let event = ChannelMemberChange(channelId: channelId, workspaceId: standing.channel.workspaceId, userId: userId, actor: principal.userId)
             await context.send(try RealtimeEvent(topic: "channel.member_joined", value: event), to: .group(Self.group(channelId)))
         }
         return try await channel(channelId)
@@ -280,11 +281,11 @@ struct ChannelStore: Sendable {
                 "DELETE FROM channel_members WHERE channel_id = ? AND user_id = ?", [.text(channel.id), .text(userId)])
             guard outcome.affectedRows == 1 else { return false }
             try await transaction.publish(
-                "channel.member_left", MemberEvent(channelId: channel.id, workspaceId: channel.workspaceId, userId: userId, actor: actor))
+                "channel.member_left", ChannelMemberChange(channelId: channel.id, workspaceId: channel.workspaceId, userId: userId, actor: actor))
             return true
         }
         guard removed else { return }
-        let event = MemberEvent(channelId: channel.id, workspaceId: channel.workspaceId, userId: userId, actor: actor)
+        let event = ChannelMemberChange(channelId: channel.id, workspaceId: channel.workspaceId, userId: userId, actor: actor)
         await context.send(try RealtimeEvent(topic: "channel.member_left", value: event), to: .group(Self.group(channel.id)))
         await context.leaveGroup(Self.group(channel.id), userIds: [userId])
     }
@@ -326,7 +327,7 @@ struct ChannelStore: Sendable {
     }
 
     /// Someone left or was removed from a workspace: out of its channels too.
-    func removeFromWorkspace(_ change: WorkspaceMembership) async throws {
+    func removeFromWorkspace(_ change: MembershipChange) async throws {
         let rows = try await database.query(
             """
             \(Self.select) JOIN channel_members m ON m.channel_id = c.id
@@ -352,11 +353,11 @@ struct ChannelStore: Sendable {
         }
     }
 
-    func access(_ query: AccessQuery) async throws -> AccessReply {
+    func access(_ query: ChannelAccessQuery) async throws -> ChannelAccessReply {
         guard let standing = try await standing(query.channelId, query.userId) else {
-            return AccessReply(visible: false, member: false, archived: false, workspaceId: nil, kind: nil)
+            return ChannelAccessReply(visible: false, member: false, archived: false, workspaceId: nil, kind: nil)
         }
-        return AccessReply(
+        return ChannelAccessReply(
             visible: standing.visible, member: standing.memberRole != nil, archived: standing.channel.archived,
             workspaceId: standing.channel.workspaceId, kind: standing.channel.kind)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import QuikContracts
 import QuikSDK
 import Synchronization
 
@@ -12,7 +13,7 @@ final class ChannelAccessCache: Sendable {
     static let limit = 100_000
 
     private let context: any PluginContext
-    private let entries = Mutex<[String: (reply: AccessReply, at: Date)]>([:])
+    private let entries = Mutex<[String: (reply: ChannelAccessReply, at: Date)]>([:])
 
     init(context: any PluginContext) {
         self.context = context
@@ -20,10 +21,10 @@ final class ChannelAccessCache: Sendable {
 
     private static func key(_ channelId: String, _ userId: String) -> String { channelId + "|" + userId }
 
-    func access(_ channelId: String, _ userId: String) async throws -> AccessReply {
+    func access(_ channelId: String, _ userId: String) async throws -> ChannelAccessReply {
         let key = Self.key(channelId, userId)
         if let hit = entries.withLock({ $0[key] }), Date().timeIntervalSince(hit.at) < Self.lifetime { return hit.reply }
-        let reply = try await context.call("channel", "access", AccessQuery(channelId: channelId, userId: userId), as: AccessReply.self)
+        let reply = try await context.call("channel", "access", ChannelAccessQuery(channelId: channelId, userId: userId), as: ChannelAccessReply.self)
         // Only members are remembered: someone just added must be able to post at once.
         guard reply.member else { return reply }
         entries.withLock { entries in

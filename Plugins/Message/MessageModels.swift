@@ -108,26 +108,6 @@ struct EmojiBody: Decodable {
     var emoji: String?
 }
 
-/// The channel plugin's `access` service.
-struct AccessQuery: Codable, Sendable {
-    var channelId: String
-    var userId: String
-}
-
-struct AccessReply: Codable, Sendable {
-    var visible: Bool
-    var member: Bool
-    var archived: Bool
-    var workspaceId: String?
-    var kind: String?
-}
-
-/// The `thread` and `message` services (thread plugin).
-struct ThreadQuery: Codable, Sendable {
-    var rootId: String
-    var userId: String
-}
-
 struct ThreadReply: Codable, Sendable {
     var root: Message
     var replies: [Message]

@@ -1,5 +1,6 @@
 import Foundation
 import QuikPluginKit
+import QuikContracts
 import QuikSDK
 
 /// Messages, reactions, mentions and pins in the plugin's schema.
@@ -47,7 +48,7 @@ struct MessageStore: Sendable {
     }
 
     /// A message the caller may see, or 404.
-    func visibleMessage(_ id: String, _ principal: Principal) async throws -> (Message, AccessReply) {
+    func visibleMessage(_ id: String, _ principal: Principal) async throws -> (Message, ChannelAccessReply) {
         guard let message = try await message(id) else { throw PluginError(.notFound, "no such message") }
         let reply = try await access.access(message.channelId, principal.userId)
         guard reply.visible else { throw PluginError(.notFound, "no such message") }

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import QuikPluginKit
+import QuikContracts
 import QuikSDK
 
 /// The `presence` plugin: online, away, dnd and offline, told to the people who
@@ -54,18 +55,13 @@ public final class PresencePlugin: QuikPlugin {
         var userConnections: Int
     }
 
-    struct Peers: Codable, Sendable {
-        var userId: String?
-        var userIds: [String]?
-    }
-
     public func setup(_ context: any PluginContext) async throws {
         let book = PresenceBook()
         let grace = context.settings["offline_grace_s"]?.doubleValue ?? 30
         let idleAfter = context.settings["away_after_s"]?.doubleValue ?? 600
 
         @Sendable func peers(of user: String) async throws -> [String] {
-            try await context.call("workspace", "peers", Peers(userId: user), as: Peers.self).userIds ?? []
+            try await context.call("workspace", "peers", PeersQuery(userId: user), as: PeersReply.self).userIds
         }
         @Sendable func announce(_ user: String, _ status: String) async {
             do {

@@ -1,5 +1,6 @@
 import Foundation
 import QuikPluginKit
+import QuikContracts
 import QuikSDK
 
 /// The `thread` plugin: thread views, followers, and `thread.replied` to the channel
@@ -42,11 +43,6 @@ public final class ThreadPlugin: QuikPlugin {
     struct FollowState: Codable, Sendable {
         var rootId: String
         var following: Bool
-    }
-
-    struct ThreadQuery: Codable, Sendable {
-        var rootId: String
-        var userId: String
     }
 
     public func setup(_ context: any PluginContext) async throws {

@@ -43,25 +43,3 @@ struct Registered: Decodable {
     var email: String?
     var displayName: String?
 }
-
-/// The auth plugin's `account` reply.
-struct Account: Decodable {
-    var id: String
-    var email: String
-    var displayName: String
-    var createdAt: Date
-}
-
-/// The `list` service (admin plugin).
-struct ListRequest: Codable, Sendable {
-    var query: String?
-    var limit: Int
-    var cursor: String?
-}
-
-/// The `set_deactivated` service (admin plugin).
-struct DeactivationRequest: Codable, Sendable {
-    var userId: String
-    var deactivated: Bool
-    var actor: String?
-}

@@ -1,5 +1,6 @@
 import Foundation
 import QuikPluginKit
+import QuikContracts
 import QuikSDK
 
 /// Profiles in the plugin's own schema.
@@ -18,8 +19,8 @@ struct UserDirectory: Sendable {
         var name = known?.displayName
         var created = Date()
         if email == nil || name == nil {
-            let account = try await context.call("auth", "account", ["user_id": userId], as: Account.self)
-            (email, name, created) = (account.email, account.displayName, account.createdAt)
+            let account = try await context.call("auth", "account", AccountRequest(userId: userId), as: AccountReply.self)
+            (email, name, created) = (account.email, account.displayName, account.createdAt ?? Date())
         }
         try await database.execute(
             "INSERT IGNORE INTO profiles (id, email, display_name, created_at) VALUES (?, ?, ?, ?)",
@@ -33,7 +34,7 @@ struct UserDirectory: Sendable {
         }
         // The registration event may still be on its way; the account is the source of truth.
         if !createIfMissing {
-            let account = try? await context.call("auth", "account", ["user_id": userId], as: Account.self)
+            let account = try? await context.call("auth", "account", AccountRequest(userId: userId), as: AccountReply.self)
             guard account != nil else { throw PluginError(.notFound, "no such user") }
         }
         try await ensureProfile(userId, known: nil)
@@ -78,7 +79,7 @@ struct UserDirectory: Sendable {
 
     func search(_ query: String?, page: Page, viewer: Principal) async throws -> ListResponse<Profile> {
         let showAll = await context.isAllowed("users.view_email", in: .system, for: viewer)
-        let result = try await list(ListRequest(query: query, limit: page.limit, cursor: page.cursor), showEmail: true)
+        let result = try await list(UserListRequest(query: query, limit: page.limit, cursor: page.cursor), showEmail: true)
         return ListResponse(
             items: result.items.map { profile in
                 var profile = profile
@@ -88,7 +89,7 @@ struct UserDirectory: Sendable {
     }
 
     /// Users whose name or email starts with `query`, oldest first, paged by id.
-    func list(_ request: ListRequest, showEmail: Bool) async throws -> ListResponse<Profile> {
+    func list(_ request: UserListRequest, showEmail: Bool) async throws -> ListResponse<Profile> {
         var conditions: [String] = []
         var values: [SQLValue] = []
         if let query = Checks.trimmed(request.query), !query.isEmpty {

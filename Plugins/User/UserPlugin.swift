@@ -1,5 +1,6 @@
 import Foundation
 import QuikPluginKit
+import QuikContracts
 import QuikSDK
 
 /// The `user` plugin: profiles (made when `auth` registers someone), search and deactivation.
@@ -79,7 +80,7 @@ public final class UserPlugin: QuikPlugin {
 
         try context.provideService("list") { call in
             guard call.caller == "admin" else { throw PluginError(.forbidden, "only the admin plugin lists users this way") }
-            let request = try JSONDecoder.quik.decode(ListRequest.self, from: call.payload)
+            let request = try JSONDecoder.quik.decode(UserListRequest.self, from: call.payload)
             return try JSONEncoder.quik.encode(try await directory.list(request, showEmail: true))
         }
         try context.provideService("set_deactivated") { call in

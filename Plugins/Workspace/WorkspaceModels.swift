@@ -30,14 +30,6 @@ struct Member: Codable, Sendable {
     var joinedAt: Date
 }
 
-/// The payload of `workspace.member_*` events.
-struct MembershipChange: Codable, Sendable {
-    var workspaceId: String
-    var userId: String
-    var role: String?
-    var actor: String?
-}
-
 struct CreateBody: Decodable {
     var name: String?
     var slug: String?
@@ -49,24 +41,6 @@ struct JoinBody: Decodable {
 
 struct RoleBody: Decodable {
     var role: String?
-}
-
-/// Service requests.
-struct MembershipQuery: Codable, Sendable {
-    var workspaceId: String
-    var userId: String
-}
-
-struct MembershipReply: Codable, Sendable {
-    var role: String?
-}
-
-struct PeersQuery: Codable, Sendable {
-    var userId: String
-}
-
-struct PeersReply: Codable, Sendable {
-    var userIds: [String]
 }
 
 enum WorkspaceRole {

@@ -1,5 +1,6 @@
 import Foundation
 import QuikPluginKit
+import QuikContracts
 import QuikSDK
 
 /// The `workspace` plugin: workspaces, invites and membership with roles.

@@ -1,5 +1,6 @@
 import Foundation
 import QuikPluginKit
+import QuikContracts
 import QuikSDK
 
 /// Workspaces, members and invites in the plugin's schema; roles mirrored into the host's RBAC.

@@ -21,10 +21,7 @@ extension Bench {
             BuiltinRoute(method: .get, path: "/api/v1/host-bench/signed-in", options: RouteOptions(requiresAuthentication: true), handler: handler),
         ]
         let host = try QuikHost(configuration: configuration, builtinRoutes: routes, logger: logger())
-        let (ready, readyContinuation) = AsyncStream.makeStream(of: Int.self)
-        let server = Task { try await host.run { readyContinuation.yield($0) } }
-        var iterator = ready.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw BenchError("the host did not start") }
+        let (port, server) = try await serve(host)
 
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = concurrency

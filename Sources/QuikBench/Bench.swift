@@ -90,6 +90,15 @@ struct Bench {
         }
     }
 
+    /// Runs `host` until it is shut down; returns its port once it listens, and the running task.
+    static func serve(_ host: QuikHost) async throws -> (Int, Task<Void, any Error>) {
+        let (ready, readyContinuation) = AsyncStream.makeStream(of: Int.self)
+        let server = Task { try await host.run { readyContinuation.yield($0) } }
+        var iterator = ready.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw BenchError("the host did not start") }
+        return (port, server)
+    }
+
     static func milliseconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
     }
@@ -128,10 +137,7 @@ struct Bench {
             try .json(["version": "1.0.0", "greeting": "hello"])
         }
         let host = try QuikHost(configuration: configuration, builtinRoutes: [builtin], logger: logger())
-        let (ready, readyContinuation) = AsyncStream.makeStream(of: Int.self)
-        let server = Task { try await host.run { readyContinuation.yield($0) } }
-        var iterator = ready.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw BenchError("the host did not start") }
+        let (port, server) = try await serve(host)
 
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = concurrency
@@ -193,10 +199,7 @@ struct Bench {
         configuration.plugins = [PluginEntry(name: "echo", path: "\(build)/libFixtureEchoV1.so", location: location)]
             + copies.map { PluginEntry(name: $0.name, path: $0.path, location: location) }
         let host = try QuikHost(configuration: configuration, logger: logger())
-        let (ready, readyContinuation) = AsyncStream.makeStream(of: Int.self)
-        let server = Task { try await host.run { readyContinuation.yield($0) } }
-        var iterator = ready.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw BenchError("the host did not start") }
+        let (port, server) = try await serve(host)
 
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let started = ContinuousClock.now
