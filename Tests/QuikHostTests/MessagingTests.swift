@@ -79,6 +79,65 @@ struct MessagingTests {
         }
     }
 
+    @Test("the rest of the realtime list: channel.created, member_joined, channel.updated, reaction.removed; pins; a thread's view and followers")
+    func channelEventsPinsAndThreads() async throws {
+        try await IdentityHost.with(IdentityHost.messaging) { chat in
+            let ada = try await chat.register("Ada")
+            let bob = try await chat.register("Bob")
+            let workspace = try await chat.workspace(owner: ada, members: [bob])
+            let adaSocket = try await chat.socket(ada)
+            let bobSocket = try await chat.socket(bob)
+
+            let news = try await chat.channel(workspace, "news", by: ada)
+            #expect(try await bobSocket.waitForEvent("channel.created")["id"] as? String == news)
+            _ = try chat.json(try await chat.client.post("/api/v1/channels/\(news)/join", token: bob.access), 200, "join")
+            try await adaSocket.waitForEvent("channel.member_joined") { $0["user_id"] as? String == bob.id }
+            _ = try chat.json(
+                try await chat.client.send("PATCH", "/api/v1/channels/\(news)", body: Data(#"{"topic":"launch day"}"#.utf8), token: bob.access), 200,
+                "topic")
+            #expect(try await chat.client.send(
+                "PATCH", "/api/v1/channels/\(news)", body: Data(#"{"name":"renamed"}"#.utf8), token: bob.access
+            ).status == 403, "renaming needs a channel or workspace admin")
+            #expect(try await adaSocket.waitForEvent("channel.updated")["topic"] as? String == "launch day")
+
+            let root = try #require(try chat.json(try await chat.post(news, "big news", by: ada), 201, "post")["id"] as? String)
+            _ = try chat.json(
+                try await chat.client.post("/api/v1/messages/\(root)/reactions", json: #"{"emoji":"rocket"}"#, token: bob.access), 200, "react")
+            _ = try chat.json(
+                try await chat.client.post("/api/v1/messages/\(root)/reactions", json: #"{"emoji":"rocket"}"#, token: bob.access), 200, "react again")
+            #expect(try await chat.client.send("DELETE", "/api/v1/messages/\(root)/reactions/rocket", token: bob.access).status == 204)
+            try await adaSocket.waitForEvent("reaction.removed") { $0["emoji"] as? String == "rocket" && $0["user_id"] as? String == bob.id }
+            #expect(adaSocket.events("reaction.added").count == 1, "a repeated reaction changes nothing")
+
+            let pinned = try chat.json(try await chat.client.post("/api/v1/messages/\(root)/pin", token: bob.access), 200, "pin")
+            #expect(pinned["pinned"] as? Bool == true)
+            try await adaSocket.waitForEvent("message.updated") { $0["pinned"] as? Bool == true }
+            let pins = try await chat.client.get("/api/v1/messages/pins?channel_id=\(news)", token: ada.access).json()
+            #expect((pins["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [root])
+            #expect(try await chat.client.send("DELETE", "/api/v1/messages/\(root)/pin", token: ada.access).status == 204)
+            #expect((try await chat.client.get("/api/v1/messages/pins?channel_id=\(news)", token: ada.access).json()["items"] as? [Any])?.isEmpty == true)
+
+            let first = try #require(try chat.json(try await chat.post(news, "first reply", by: bob, root: root), 201, "reply")["id"] as? String)
+            let second = try #require(try chat.json(try await chat.post(news, "second reply", by: ada, root: root), 201, "reply")["id"] as? String)
+            let rootNow = try await chat.client.get("/api/v1/messages/\(root)", token: bob.access).json()
+            #expect(rootNow["reply_count"] as? Int == 2)
+            #expect(rootNow["last_reply_at"] is String)
+            let top = try await chat.client.get("/api/v1/messages?channel_id=\(news)", token: bob.access).json()
+            #expect((top["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [root], "replies stay out of the channel list")
+            try await chat.eventually("bob follows the thread he replied to") {
+                try await chat.client.get("/api/v1/threads/\(root)", token: bob.access).json()["following"] as? Bool == true
+            }
+            let thread = try await chat.client.get("/api/v1/threads/\(root)", token: bob.access).json()
+            #expect((thread["root"] as? [String: Any])?["id"] as? String == root)
+            #expect((thread["replies"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [first, second])
+            #expect(thread["participants"] as? [String] == [ada.id, bob.id])
+            let unfollowed = try chat.json(try await chat.client.send("DELETE", "/api/v1/threads/\(root)/follow", token: bob.access), 200, "unfollow")
+            #expect(unfollowed["following"] as? Bool == false)
+            #expect(try await chat.client.get("/api/v1/threads/\(root)", token: bob.access).json()["following"] as? Bool == false)
+            #expect(try await chat.client.get("/api/v1/threads/\(first)", token: bob.access).status == 404, "a reply is not a thread root")
+        }
+    }
+
     @Test("a DM between the same people is always the same channel; only they see it")
     func directMessages() async throws {
         try await IdentityHost.with(IdentityHost.messaging) { chat in
