@@ -1,11 +1,18 @@
 import Foundation
+import NIOCore
+import NIOWebSocket
 import QuikSDK
 import Synchronization
 
-/// One open realtime socket: who owns it and its bounded send queue.
+/// One open realtime socket: who owns it, and its outgoing frames.
+///
+/// Frames are written straight to the socket's channel, numbered and ordered
+/// under one lock, without a writer task per socket (an idle socket then costs
+/// one task, its reader). The bound is on frames written but not yet flushed to
+/// the kernel: a client that stops reading fills it, and is closed as too slow.
 final class RealtimeConnection: Sendable {
     enum Outbound: Sendable {
-        /// An event; the writer numbers it with the connection's next `seq`.
+        /// An event, numbered with the connection's next `seq` as it is written.
         case event(topicJSON: String, data: String)
         /// A reply frame, already encoded.
         case frame(String)
@@ -22,54 +29,79 @@ final class RealtimeConnection: Sendable {
         case revoked
     }
 
-    let id: String
-    let principal: Principal
-    let outbox: AsyncStream<Outbound>
-    private let continuation: AsyncStream<Outbound>.Continuation
-    private let closeReason = Mutex<CloseReason?>(nil)
-    /// Runs once when the server decides to close the socket (set by the gateway).
-    private let closer = Mutex<(@Sendable (CloseReason) -> Void)?>(nil)
-
-    init(id: String, principal: Principal, capacity: Int) {
-        self.id = id
-        self.principal = principal
-        (outbox, continuation) = AsyncStream.makeStream(of: Outbound.self, bufferingPolicy: .bufferingOldest(capacity))
+    private struct State {
+        var seq = 0
+        var reason: CloseReason?
+        var finished = false
+        var onClose: (@Sendable (CloseReason) -> Void)?
     }
 
-    /// Queues a frame; returns `false` when the queue is full (the client is too slow).
+    let id: String
+    let principal: Principal
+    private let channel: any Channel
+    private let capacity: Int
+    private let state = Mutex(State())
+    private let unflushed = Atomic<Int>(0)
+
+    init(id: String, principal: Principal, capacity: Int, channel: any Channel) {
+        self.id = id
+        self.principal = principal
+        self.capacity = capacity
+        self.channel = channel
+    }
+
+    /// Writes a frame; returns `false` when `capacity` frames are still unflushed
+    /// (the client is too slow). Frames after the socket started closing are dropped.
     func enqueue(_ frame: Outbound) -> Bool {
-        switch continuation.yield(frame) {
-        case .dropped: false
-        default: true
+        state.withLock { state in
+            guard !state.finished, state.reason == nil else { return true }
+            guard unflushed.load(ordering: .relaxed) < capacity else { return false }
+            let webSocketFrame: WebSocketFrame
+            switch frame {
+            case .event(let topicJSON, let data):
+                state.seq += 1
+                let text = "{\"type\":\"event\",\"topic\":\(topicJSON),\"data\":\(data),\"seq\":\(state.seq)}"
+                webSocketFrame = WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text))
+            case .frame(let text):
+                webSocketFrame = WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text))
+            case .heartbeat:
+                webSocketFrame = WebSocketFrame(fin: true, opcode: .pong, data: ByteBuffer())
+            }
+            unflushed.add(1, ordering: .relaxed)
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.whenComplete { _ in self.unflushed.subtract(1, ordering: .relaxed) }
+            // Written under the lock, so frames reach the channel in `seq` order.
+            channel.writeAndFlush(webSocketFrame, promise: promise)
+            return true
         }
     }
 
     /// What to do when the server closes the socket; set once, before frames flow.
     func onClose(_ action: @escaping @Sendable (CloseReason) -> Void) {
-        closer.withLock { $0 = action }
+        state.withLock { $0.onClose = action }
     }
 
-    /// Ends the send queue and runs the ``onClose(_:)`` action once; the gateway closes the socket with the reason's code.
+    /// Stops sending and runs the ``onClose(_:)`` action once, which closes the socket with the reason's code.
     func close(_ reason: CloseReason) {
-        let first = closeReason.withLock { current in
-            defer { if current == nil { current = reason } }
-            return current == nil
+        let action = state.withLock { state -> (@Sendable (CloseReason) -> Void)? in
+            guard state.reason == nil, !state.finished else { return nil }
+            state.reason = reason
+            return state.onClose
         }
-        continuation.finish()
-        if first, let action = closer.withLock({ $0 }) { action(reason) }
+        action?(reason)
     }
 
-    /// Ends the send queue because the socket is gone.
+    /// Stops sending because the socket is gone.
     func finish() {
-        continuation.finish()
+        state.withLock { $0.finished = true }
     }
 
-    var reason: CloseReason? { closeReason.withLock { $0 } }
+    var reason: CloseReason? { state.withLock { $0.reason } }
 }
 
 /// Close codes the gateway uses.
 enum RealtimeCloseCode {
-    /// The token was missing or invalid.
+    /// The token was missing or invalid, or the user was deactivated.
     static let unauthorized: UInt16 = 4401
     /// The client read too slowly and its send queue overflowed.
     static let slowConsumer: UInt16 = 4008

@@ -99,7 +99,12 @@ final class RealtimeGateway: Service, Sendable {
             try? await outbound.close(.unknown(RealtimeCloseCode.unauthorized), reason: "unauthorized")
             return
         }
-        let connection = RealtimeConnection(id: ConnectionID.make(), principal: principal, capacity: configuration.socketQueueCapacity)
+        let connection = RealtimeConnection(
+            id: ConnectionID.make(), principal: principal, capacity: configuration.socketQueueCapacity, channel: channel)
+        // Closing is rare, so it gets its own task only when it happens.
+        connection.onClose { reason in
+            Task { await self.enforceClose(reason, outbound: outbound, channel: channel) }
+        }
         guard register(connection) else {
             try? await outbound.close(.unknown(RealtimeCloseCode.goingAway), reason: "server shutting down")
             return
@@ -110,65 +115,29 @@ final class RealtimeGateway: Service, Sendable {
             ("user_id", JSONText.quoted(principal.userId)),
             ("connection_id", JSONText.quoted(connection.id)),
         ])))
-        // Closing is rare, so it gets its own task only when it happens.
-        connection.onClose { reason in
-            Task { await self.enforceClose(reason, outbound: outbound, channel: channel) }
-        }
-        // The writer runs in this task and the reader in one child: whichever ends first ends the other
-        // (the reader by finishing the send queue, the writer by cancelling the reader).
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await self.read(connection, from: inbound, dispatch: dispatch)
-                connection.finish()
-            }
-            await self.write(connection, to: outbound)
-            connection.finish()
-            group.cancelAll()
-        }
+        // Frames go out from whoever sends them (RealtimeConnection.enqueue); this task only reads.
+        await read(connection, from: inbound, dispatch: dispatch)
+        connection.finish()
     }
 
-    private func write(_ connection: RealtimeConnection, to outbound: WebSocketOutboundWriter) async {
-        var seq = 0
-        do {
-            for await frame in connection.outbox {
-                switch frame {
-                case .event(let topicJSON, let data):
-                    seq += 1
-                    try await outbound.write(.text("{\"type\":\"event\",\"topic\":\(topicJSON),\"data\":\(data),\"seq\":\(seq)}"))
-                case .frame(let text):
-                    try await outbound.write(.text(text))
-                case .heartbeat:
-                    try await outbound.write(.pong)
-                }
-            }
-            switch connection.reason {
-            case .shutdown: try await outbound.close(.unknown(RealtimeCloseCode.goingAway), reason: "server shutting down")
-            case .revoked: try await outbound.close(.unknown(RealtimeCloseCode.unauthorized), reason: "access revoked")
-            case .slowConsumer, nil: break
-            }
-        } catch {
-            logger.debug("realtime write ended", metadata: ["connection": "\(connection.id)", "error": "\(error)"])
-        }
-    }
-
-    /// A slow client's socket is stuck behind unsent data: queue the close frame,
-    /// give it a moment, then drop the connection. On shutdown the writer sends
-    /// 1001 after the queued frames; the channel is dropped only if that stalls.
+    /// Sends the close frame after the frames already written. A slow client's socket
+    /// is stuck behind unsent data: give it a moment, then drop the connection. On
+    /// shutdown or revocation the channel is dropped only if the close handshake stalls.
     private func enforceClose(_ reason: RealtimeConnection.CloseReason, outbound: WebSocketOutboundWriter, channel: any Channel) async {
-        switch reason {
-        case .slowConsumer:
-            _ = try? await withDeadline(.seconds(1)) {
-                try await outbound.close(.unknown(RealtimeCloseCode.slowConsumer), reason: "send queue overflow")
+        let (code, text, patience): (UInt16, String, Duration) =
+            switch reason {
+            case .slowConsumer: (RealtimeCloseCode.slowConsumer, "send queue overflow", .seconds(1))
+            case .shutdown: (RealtimeCloseCode.goingAway, "server shutting down", configuration.drainTimeout)
+            case .revoked: (RealtimeCloseCode.unauthorized, "access revoked", configuration.drainTimeout)
             }
-            try? await channel.close()
-        case .shutdown, .revoked:
-            // The writer sends the close frame after the queued ones; drop the channel only if that stalls.
-            let deadline = ContinuousClock.now + configuration.drainTimeout
+        let deadline = ContinuousClock.now + patience
+        _ = try? await withDeadline(patience) { try await outbound.close(.unknown(code), reason: text) }
+        if reason != .slowConsumer {
             while channel.isActive, ContinuousClock.now < deadline {
-                try? await Task.sleep(for: .milliseconds(100))
+                try? await Task.sleep(for: .milliseconds(50))
             }
-            try? await channel.close()
         }
+        try? await channel.close()
     }
 
     private func read(_ connection: RealtimeConnection, from inbound: WebSocketInboundStream, dispatch: FrameDispatch) async {
