@@ -16,7 +16,7 @@ public struct HostConfiguration: Sendable {
     public var setupTimeout: Duration = .seconds(30)
     /// Events queued per subscription before new ones are dropped for it. Default 1024.
     public var eventQueueCapacity: Int = 1024
-    /// Frames queued per socket before the socket is closed as too slow. Default 256.
+    /// Frames written to a socket but not yet flushed before it is closed as too slow. Default 256.
     public var socketQueueCapacity: Int = 256
     /// How often every realtime socket gets a heartbeat frame, so a peer gone without
     /// closing is noticed when the write fails. Default 30 s.
