@@ -89,6 +89,9 @@ final class HostCore: Sendable {
     /// The bus owner id of the host's own subscriptions (plugin instances count from 1).
     static let busOwner = 0
 
+    /// The relay's name for the host's own outbox (no plugin may be called `host`).
+    static let outboxSource = "host"
+
     /// The principal a bearer token stands for, as the host trusts it now: `nil` for
     /// a token that does not verify or a deactivated user; roles from RBAC.
     /// Throws `unavailable` when the user's standing cannot be read.

@@ -1,5 +1,8 @@
 import Foundation
+import QuikSDK
 import Testing
+
+@testable import QuikHost
 
 /// RBAC as the host keeps it and the permission, user and admin plugins administer it.
 @Suite("Access control", .serialized, .timeLimit(.minutes(3)))
@@ -79,6 +82,31 @@ struct AccessControlTests {
             let permissions = try await client.get("/api/v1/permissions", token: bob.access)
             let declared = (try permissions.json()["items"] as? [[String: Any]])?.compactMap { $0["name"] as? String } ?? []
             #expect(Set(declared).isSuperset(of: ["roles.manage", "audit.read", "users.deactivate", "admin.users"]))
+        }
+    }
+
+    @Test("a role change is written with its access event in the host's outbox, and the relay delivers it")
+    func roleChangesAreDurable() async throws {
+        try await IdentityHost.with { identity in
+            let ada = try await identity.register("Ada")
+            let root = try await identity.admin()
+            let grant = try await identity.client.post(
+                "/api/v1/permissions/assignments", json: #"{"user_id":"\#(ada.id)","role":"admin","scope":"workspace:w9"}"#,
+                token: root.access)
+            #expect(grant.status == 201)
+            let hostSchema = identity.host.configuration.database.hostSchema
+            let admin = try await TestDatabase.adminPool(maxConnections: 1)
+            try await identity.eventually("the outbox row delivered") {
+                let rows = try await admin.withConnection { connection in
+                    try await connection.perform(
+                        "SELECT payload, delivered_at FROM `\(hostSchema)`.`_quik_outbox` WHERE topic = 'access.role_assigned'", []
+                    ).0
+                }
+                return rows.contains { row in
+                    !row["delivered_at"].isNull && String(decoding: row["payload"].data ?? Data(), as: UTF8.self).contains(ada.id)
+                }
+            }
+            await admin.close(timeout: .seconds(1))
         }
     }
 

@@ -5,10 +5,12 @@ import Synchronization
 
 /// Role-based access control, kept in the host's schema and answered from a cache.
 ///
-/// Every change goes through here: it is written, the cache entries it touches
-/// are dropped before the call returns (so the very next request sees it), and
-/// an `access.*` event is published, which other subscribers (the audit plugin;
-/// on a cluster, other nodes) receive and which clears this cache again.
+/// Every change goes through here: it is written together with an `access.*`
+/// event in the host's outbox (one transaction, so the audit log misses none,
+/// even across a crash), the cache entries it touches are dropped before the
+/// call returns (so the very next request sees it), and the relay then publishes
+/// the event, which other subscribers (the audit plugin; on a cluster, other
+/// nodes) receive and which clears this cache again.
 final class HostAccess: Sendable {
     private struct Cache {
         var users: [String: UserStanding] = [:]
@@ -21,15 +23,13 @@ final class HostAccess: Sendable {
     static let cacheLimit = 50_000
 
     private let database: HostDatabase
-    private let bus: EventBus
     private let gateway: RealtimeGateway
     private let logger: Logger
     private let cache = Mutex(Cache())
     private let declared = Mutex<[String: [PermissionSpec]]>([:])
 
-    init(database: HostDatabase, bus: EventBus, gateway: RealtimeGateway, logger: Logger) {
+    init(database: HostDatabase, gateway: RealtimeGateway, logger: Logger) {
         self.database = database
-        self.bus = bus
         self.gateway = gateway
         self.logger = logger
     }
@@ -238,44 +238,44 @@ final class HostAccess: Sendable {
                 .validationFailed, "unknown permissions: \(unknown.joined(separator: ", "))", details: ["permissions": "unknown"])
         }
         let set = Set(permissions)
-        try await database.admin.withConnection { connection in
+        let schema = self.schema
+        _ = try await write("access.role_defined", AccessChange(userId: nil, role: name, scope: scope.description, actor: actor, permissions: set.sorted())) {
+            connection in
             _ = try await connection.perform(
                 """
                 INSERT INTO \(schema).custom_roles (workspace_id, name, permissions, updated_at) VALUES (?, ?, ?, ?)
                 ON DUPLICATE KEY UPDATE permissions = VALUES(permissions), updated_at = VALUES(updated_at)
                 """, [.text(workspace), .text(name), .text(set.sorted().joined(separator: "\n")), .date(Date())])
+            return 1
         }
         invalidate(workspace: workspace)
-        announce("access.role_defined", AccessChange(userId: nil, role: name, scope: scope.description, actor: actor, permissions: set.sorted()))
         return RoleDefinition(name: name, scope: scope, permissions: set.sorted(), builtIn: false)
     }
 
     func assignRole(_ role: String, to userId: String, in scope: PermissionScope, actor: String?) async throws {
         try await checkAssignable(role, in: scope)
         try checkUser(userId)
-        let outcome = try await database.admin.withConnection { connection in
+        let schema = self.schema
+        _ = try await write("access.role_assigned", AccessChange(userId: userId, role: role, scope: scope.description, actor: actor)) {
+            connection in
             try await connection.perform(
                 "INSERT IGNORE INTO \(schema).role_assignments (user_id, scope, role, assigned_at) VALUES (?, ?, ?, ?)",
                 [.text(userId), .text(scope.description), .text(role), .date(Date())]
-            ).1
+            ).1.affectedRows
         }
         invalidate(user: userId)
-        if outcome.affectedRows > 0 {
-            announce("access.role_assigned", AccessChange(userId: userId, role: role, scope: scope.description, actor: actor))
-        }
     }
 
     func removeRole(_ role: String, from userId: String, in scope: PermissionScope, actor: String?) async throws {
-        let outcome = try await database.admin.withConnection { connection in
+        let schema = self.schema
+        _ = try await write("access.role_removed", AccessChange(userId: userId, role: role, scope: scope.description, actor: actor)) {
+            connection in
             try await connection.perform(
                 "DELETE FROM \(schema).role_assignments WHERE user_id = ? AND scope = ? AND role = ?",
                 [.text(userId), .text(scope.description), .text(role)]
-            ).1
+            ).1.affectedRows
         }
         invalidate(user: userId)
-        if outcome.affectedRows > 0 {
-            announce("access.role_removed", AccessChange(userId: userId, role: role, scope: scope.description, actor: actor))
-        }
     }
 
     func assignments(of userId: String) async throws -> [RoleAssignment] {
@@ -304,22 +304,20 @@ final class HostAccess: Sendable {
 
     func setDeactivated(_ deactivated: Bool, userId: String, actor: String?) async throws {
         try checkUser(userId)
-        let outcome = try await database.admin.withConnection { connection in
+        let schema = self.schema
+        _ = try await write(
+            deactivated ? "access.user_deactivated" : "access.user_reactivated", AccessChange(userId: userId, role: nil, scope: nil, actor: actor)
+        ) { connection in
             if deactivated {
                 try await connection.perform(
                     "INSERT IGNORE INTO \(schema).deactivated_users (user_id, deactivated_at) VALUES (?, ?)", [.text(userId), .date(Date())]
-                ).1
+                ).1.affectedRows
             } else {
-                try await connection.perform("DELETE FROM \(schema).deactivated_users WHERE user_id = ?", [.text(userId)]).1
+                try await connection.perform("DELETE FROM \(schema).deactivated_users WHERE user_id = ?", [.text(userId)]).1.affectedRows
             }
         }
         invalidate(user: userId)
         if deactivated { gateway.disconnect(userId: userId) }
-        if outcome.affectedRows > 0 {
-            announce(
-                deactivated ? "access.user_deactivated" : "access.user_reactivated",
-                AccessChange(userId: userId, role: nil, scope: nil, actor: actor))
-        }
     }
 
     func isDeactivated(_ userId: String) async throws -> Bool {
@@ -338,9 +336,31 @@ final class HostAccess: Sendable {
         }
     }
 
-    private func announce(_ topic: String, _ change: AccessChange) {
-        let payload = (try? JSONEncoder.quik.encode(change)) ?? Data()
-        bus.publish(Event(id: EventID.make(), topic: topic, payload: payload, source: "host", publishedAt: Date()))
+    /// Runs `change` in a transaction on the host's schema and, when it changed
+    /// rows, writes `topic` to the host's outbox in the same transaction; the relay
+    /// publishes it once committed. Returns the rows changed.
+    private func write(
+        _ topic: String, _ event: AccessChange, _ change: @Sendable (MySQLConnection) async throws -> Int
+    ) async throws -> Int {
+        let payload = try JSONEncoder.quik.encode(event)
+        let changed = try await database.hostPool.withConnection { connection in
+            _ = try await connection.perform("START TRANSACTION", [])
+            do {
+                let changed = try await change(connection)
+                if changed > 0 {
+                    _ = try await connection.perform(
+                        "INSERT INTO \(OutboxRelay.table) (id, topic, payload, created_at) VALUES (?, ?, ?, ?)",
+                        [.text(EventID.make()), .text(topic), .blob(payload), .date(Date())])
+                }
+                _ = try await connection.perform("COMMIT", [])
+                return changed
+            } catch {
+                _ = try? await connection.perform("ROLLBACK", [])
+                throw error
+            }
+        }
+        if changed > 0 { database.relay.wake(HostCore.outboxSource) }
+        return changed
     }
 }
 

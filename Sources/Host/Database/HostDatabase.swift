@@ -11,6 +11,9 @@ final class HostDatabase: Service, Sendable {
     let configuration: DatabaseConfiguration
     let target: ConnectionTarget
     let admin: ConnectionPool
+    /// The host's pool with its own schema as the default database, where its outbox
+    /// (durable `access.*` events) lives.
+    let hostPool: ConnectionPool
     let metrics: DatabaseMetrics
     let relay: OutboxRelay
     private let logger: Logger
@@ -23,6 +26,9 @@ final class HostDatabase: Service, Sendable {
         self.target = target
         self.metrics = DatabaseMetrics(factory: hostMetrics.factory)
         self.admin = ConnectionPool(name: "host", target: target, configuration: configuration.pool, metrics: metrics)
+        self.hostPool = ConnectionPool(
+            name: "host-schema", target: target.with(user: target.user, password: target.password, database: configuration.hostSchema),
+            configuration: configuration.pool, metrics: metrics)
         self.logger = logger
         self.drainTimeout = drainTimeout
         self.relay = OutboxRelay(pollInterval: configuration.outboxPollInterval, logger: logger)
@@ -53,7 +59,23 @@ final class HostDatabase: Service, Sendable {
                   PRIMARY KEY (plugin, version)
                 )
                 """, [])
+            _ = try await connection.perform(Self.outboxTable(in: schema), [])
         }
+    }
+
+    /// The outbox table's DDL, in `schema`.
+    static func outboxTable(in schema: String) -> String {
+        """
+        CREATE TABLE IF NOT EXISTS \(schema).\(OutboxRelay.table) (
+          seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+          id VARCHAR(40) NOT NULL UNIQUE,
+          topic VARCHAR(255) NOT NULL,
+          payload LONGBLOB NOT NULL,
+          created_at DATETIME(3) NOT NULL,
+          delivered_at DATETIME(3) NULL,
+          KEY pending (delivered_at, seq)
+        )
+        """
     }
 
     /// Whether the server answers, checked at most once a second.
@@ -85,18 +107,7 @@ final class HostDatabase: Service, Sendable {
                 _ = try await connection.perform("ALTER USER '\(account)'@'\(host)' IDENTIFIED BY '\(secret)'", [])
                 _ = try await connection.perform("GRANT ALL PRIVILEGES ON \(quotedSchema).* TO '\(account)'@'\(host)'", [])
             }
-            _ = try await connection.perform(
-                """
-                CREATE TABLE IF NOT EXISTS \(quotedSchema).\(OutboxRelay.table) (
-                  seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-                  id VARCHAR(40) NOT NULL UNIQUE,
-                  topic VARCHAR(255) NOT NULL,
-                  payload LONGBLOB NOT NULL,
-                  created_at DATETIME(3) NOT NULL,
-                  delivered_at DATETIME(3) NULL,
-                  KEY pending (delivered_at, seq)
-                )
-                """, [])
+            _ = try await connection.perform(Self.outboxTable(in: quotedSchema), [])
             if rows.isEmpty {
                 _ = try await connection.perform(
                     "INSERT INTO \(hostSchema).plugin_accounts (plugin, account, secret, created_at) VALUES (?, ?, ?, ?)",
@@ -175,7 +186,7 @@ final class HostDatabase: Service, Sendable {
 
     /// Drains every pool: no new leases, leased connections are waited for (bounded).
     func closeAll() async {
-        let all = pools.withLock { Array($0.values) } + [admin]
+        let all = pools.withLock { Array($0.values) } + [admin, hostPool]
         await withDiscardingTaskGroup { group in
             for pool in all {
                 group.addTask { await pool.close(timeout: self.drainTimeout) }

@@ -38,7 +38,7 @@ final class HostRuntime: Sendable {
         self.bus = EventBus(
             capacity: configuration.eventQueueCapacity, drainTimeout: configuration.drainTimeout, metrics: metrics, logger: logger)
         self.gateway = RealtimeGateway(configuration: configuration, metrics: metrics, bus: bus, logger: logger)
-        self.access = HostAccess(database: database, bus: bus, gateway: gateway, logger: logger)
+        self.access = HostAccess(database: database, gateway: gateway, logger: logger)
         if let relay = configuration.mail.smtpURL.flatMap(SMTPMailer.parse) {
             self.mailer = SMTPMailer(host: relay.host, port: relay.port, from: configuration.mail.from, logger: logger)
         } else {
