@@ -101,7 +101,8 @@ public final class QuikHost: Sendable {
         try await start()
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: core.database.relay), .init(service: core.runtime.bus)], logger: core.logger))
+                // Stopped in reverse order: the relay delivers what is pending before the bus drains.
+                services: [.init(service: core.runtime.bus), .init(service: core.database.relay)], logger: core.logger))
         let outcome = await withTaskGroup(of: Result<T, any Error>?.self) { tasks in
             tasks.addTask {
                 try? await services.run()
@@ -183,7 +184,8 @@ public final class QuikHost: Sendable {
         )
         var services: [any Service] = []
         if let embedded = core.embedded { services.append(embedded) }
-        services += [core.database, core.database.relay, core.runtime.bus, core.manager]
+        // Stopped in reverse order: plugins, then the relay (delivering what they committed), then the bus drains.
+        services += [core.database, core.runtime.bus, core.database.relay, core.manager]
         if configuration.devMode {
             services.append(PluginWatcher(manager: core.manager, configuration: configuration, logger: core.logger))
         }
