@@ -59,7 +59,7 @@ public final class WorkspacePlugin: QuikPlugin {
             throw PluginError(.forbidden, "the workspace plugin must be listed in server.access_managers")
         }
         let store = WorkspaceStore(context: context, database: try context.requireDatabase(), access: access)
-        try await store.restoreGroups()
+        try await store.restore()
 
         try context.addRoute(.post, "/", options: RouteOptions(summary: "Create a workspace; the caller becomes its owner")) { request in
             try .json(try await store.create(try request.decode(CreateBody.self), by: try request.requirePrincipal()), status: 201)

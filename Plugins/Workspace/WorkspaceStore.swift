@@ -182,13 +182,23 @@ struct WorkspaceStore: Sendable {
     /// Realtime group `workspace:<id>`: every member's sockets (public channel announcements go there).
     static func group(_ workspaceId: String) -> String { "workspace:\(workspaceId)" }
 
-    /// Puts every member back in their workspace groups (the gateway keeps groups in memory).
-    func restoreGroups() async throws {
-        var groups: [String: [String]] = [:]
-        for row in try await database.query("SELECT workspace_id, user_id FROM members") {
-            if let workspace = row["workspace_id"].string, let user = row["user_id"].string { groups[workspace, default: []].append(user) }
+    /// Puts every member back in their workspace groups (the gateway keeps groups in
+    /// memory), and gives RBAC any member's role it lacks: membership commits here
+    /// first and the role is mirrored after, so a crash in between is mended at the next start.
+    func restore() async throws {
+        var members: [String: [(user: String, role: String)]] = [:]
+        for row in try await database.query("SELECT workspace_id, user_id, role FROM members") {
+            if let workspace = row["workspace_id"].string, let user = row["user_id"].string, let role = row["role"].string {
+                members[workspace, default: []].append((user, role))
+            }
         }
-        for (workspace, users) in groups { await context.joinGroup(Self.group(workspace), userIds: users) }
+        for (workspace, people) in members {
+            await context.joinGroup(Self.group(workspace), userIds: people.map(\.user))
+            let held = Set(try await access.assignments(in: .workspace(workspace)).map { "\($0.userId)|\($0.role)" })
+            for person in people where !held.contains("\(person.user)|\(person.role)") {
+                try await access.assignRole(person.role, to: person.user, in: .workspace(workspace), actor: "workspace")
+            }
+        }
     }
 
     private func ownerCount(_ workspaceId: String) async throws -> Int64 {

@@ -110,6 +110,32 @@ struct AccessControlTests {
         }
     }
 
+    @Test("a member's workspace role missing from RBAC (a crash between the two writes) is restored when the workspace plugin starts")
+    func workspaceRolesAreMended() async throws {
+        try await IdentityHost.with(IdentityHost.messaging) { chat in
+            let ada = try await chat.register("Ada")
+            let workspace = try await chat.workspace(owner: ada, members: [])
+            let hostSchema = chat.host.configuration.database.hostSchema
+            let admin = try await TestDatabase.adminPool(maxConnections: 1)
+            let held = {
+                try await admin.withConnection { connection in
+                    try await connection.perform(
+                        "SELECT role FROM `\(hostSchema)`.role_assignments WHERE user_id = ? AND scope = ?",
+                        [.text(ada.id), .text("workspace:\(workspace)")]
+                    ).0.compactMap { $0["role"].string }
+                }
+            }
+            #expect(try await held() == ["owner"])
+            try await admin.withConnection { connection in
+                _ = try await connection.perform(
+                    "DELETE FROM `\(hostSchema)`.role_assignments WHERE user_id = ? AND scope = ?", [.text(ada.id), .text("workspace:\(workspace)")])
+            }
+            _ = try await chat.host.reload("workspace")
+            #expect(try await held() == ["owner"])
+            await admin.close(timeout: .seconds(1))
+        }
+    }
+
     @Test("the last system admin cannot be removed")
     func lastAdminStays() async throws {
         try await IdentityHost.with { identity in

@@ -4,7 +4,7 @@ import Foundation
 enum ChildProcess {
     /// Runs `executable` with `arguments`, writing its output to `log`; returns its exit status.
     static func run(_ executable: String, _ arguments: [String], log: String) async throws -> Int32 {
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = FileHandle(forWritingAtPath: log)
         defer { try? handle?.close() }
         let process = Process()
