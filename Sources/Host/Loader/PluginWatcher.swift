@@ -35,7 +35,9 @@ final class PluginWatcher: Service, Sendable {
         var loaded = Dictionary(uniqueKeysWithValues: entries.map { ($0.name, signature(manager.libraryPath(for: $0))) })
         var pending: [String: Signature] = [:]
         while !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: configuration.reloadPollInterval)
+            // A long poll interval must not hold up shutdown.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.configuration.reloadPollInterval) }
+            if Task.isShuttingDownGracefully { break }
             for entry in entries {
                 let current = signature(manager.libraryPath(for: entry))
                 guard let current, current != loaded[entry.name] else {
