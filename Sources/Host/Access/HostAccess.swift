@@ -26,7 +26,9 @@ final class HostAccess: Sendable {
     private let gateway: RealtimeGateway
     private let logger: Logger
     private let cache = Mutex(Cache())
-    private let declared = Mutex<[String: [PermissionSpec]]>([:])
+    /// Permissions per plugin, and the catalog derived from them: built when a plugin
+    /// starts or stops, read on every permission check.
+    private let declared = Mutex<(byPlugin: [String: [PermissionSpec]], catalog: RoleCatalog)>(([:], RoleCatalog(declared: [])))
 
     init(database: HostDatabase, gateway: RealtimeGateway, logger: Logger) {
         self.database = database
@@ -74,17 +76,22 @@ final class HostAccess: Sendable {
 
     /// Records the permissions a plugin's active version declares.
     func declare(_ permissions: [PermissionSpec], plugin: String) {
-        declared.withLock { $0[plugin] = permissions }
+        update(plugin, permissions)
     }
 
     /// Forgets a plugin's permissions when it stops.
     func withdraw(plugin: String) {
-        declared.withLock { $0[plugin] = nil }
+        update(plugin, nil)
     }
 
-    var catalog: RoleCatalog {
-        RoleCatalog(declared: declared.withLock { table in table.keys.sorted().flatMap { table[$0]! } })
+    private func update(_ plugin: String, _ permissions: [PermissionSpec]?) {
+        declared.withLock { declared in
+            declared.byPlugin[plugin] = permissions
+            declared.catalog = RoleCatalog(declared: declared.byPlugin.keys.sorted().flatMap { declared.byPlugin[$0]! })
+        }
     }
+
+    var catalog: RoleCatalog { declared.withLock { $0.catalog } }
 
     // MARK: Answers
 
