@@ -19,14 +19,17 @@ struct ChannelStore: Sendable {
 
     // MARK: Who may do what
 
+    /// A user's role in a workspace, asked of the workspace plugin; `nil` for a non-member.
+    func role(of userId: String, in workspaceId: String) async throws -> String? {
+        try await context.call("workspace", "membership", MembershipQuery(workspaceId: workspaceId, userId: userId), as: MembershipReply.self).role
+    }
+
     /// The caller's role in the workspace, or 404.
     func workspaceRole(_ principal: Principal, _ workspaceId: String?) async throws -> String {
         guard let workspaceId, IDs.isPlausible(workspaceId) else {
             throw PluginError(.validationFailed, "workspace_id is required", details: ["workspace_id": "is required"])
         }
-        let reply = try await context.call(
-            "workspace", "membership", MembershipQuery(workspaceId: workspaceId, userId: principal.userId), as: MembershipReply.self)
-        guard let role = reply.role else { throw PluginError(.notFound, "no such workspace") }
+        guard let role = try await role(of: principal.userId, in: workspaceId) else { throw PluginError(.notFound, "no such workspace") }
         return role
     }
 
@@ -45,9 +48,7 @@ struct ChannelStore: Sendable {
         let memberRole = try await database.query(
             "SELECT role FROM channel_members WHERE channel_id = ? AND user_id = ?", [.text(channelId), .text(userId)]
         ).first?["role"].string
-        let workspaceRole = try await context.call(
-            "workspace", "membership", MembershipQuery(workspaceId: channel.workspaceId, userId: userId), as: MembershipReply.self
-        ).role
+        let workspaceRole = try await role(of: userId, in: channel.workspaceId)
         return Standing(channel: channel, memberRole: memberRole, workspaceRole: workspaceRole)
     }
 
@@ -112,10 +113,9 @@ struct ChannelStore: Sendable {
     }
 
     func create(_ body: CreateBody, principal: Principal) async throws -> Channel {
-        let workspaceRole = try await workspaceRole(principal, body.workspaceId)
+        _ = try await workspaceRole(principal, body.workspaceId)
         let workspaceId = body.workspaceId!
         try await context.require("channels.create", in: .workspace(workspaceId), for: principal)
-        _ = workspaceRole
         let name = (Checks.trimmed(body.name) ?? "").lowercased()
         let kind = body.kind ?? "public"
         let topic = Checks.trimmed(body.topic) ?? ""
@@ -154,10 +154,7 @@ struct ChannelStore: Sendable {
         validator.check((0...8).contains(others.count), "user_ids", "name at most 8 other people")
         try validator.finish()
         for user in others {
-            let role = try await context.call(
-                "workspace", "membership", MembershipQuery(workspaceId: workspaceId, userId: user), as: MembershipReply.self
-            ).role
-            guard role != nil else {
+            guard try await role(of: user, in: workspaceId) != nil else {
                 throw PluginError(.validationFailed, "\(user) is not in this workspace", details: ["user_ids": "not all in the workspace"])
             }
         }
@@ -241,11 +238,7 @@ struct ChannelStore: Sendable {
             try await context.require("channels.join", in: .workspace(standing.channel.workspaceId), for: principal)
         } else {
             guard standing.memberRole != nil else { throw PluginError(.forbidden, "only members add people to a channel") }
-            let role = try await context.call(
-                "workspace", "membership", MembershipQuery(workspaceId: standing.channel.workspaceId, userId: userId),
-                as: MembershipReply.self
-            ).role
-            guard role != nil else {
+            guard try await role(of: userId, in: standing.channel.workspaceId) != nil else {
                 throw PluginError(.validationFailed, "that user is not in this workspace", details: ["user_id": "not in the workspace"])
             }
         }
