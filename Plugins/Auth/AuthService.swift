@@ -232,10 +232,28 @@ final class AuthService: Sendable {
         case invalid
     }
 
-    func refresh(_ body: RefreshBody, client: Client) async throws -> TokenPair {
+    private static func refreshToken(in body: RefreshBody) throws -> String {
         guard let token = Checks.trimmed(body.refreshToken), !token.isEmpty else {
             throw PluginError(.validationFailed, "refresh_token is required", details: ["refresh_token": "is required"])
         }
+        return token
+    }
+
+    /// Locks a mailed token of `purpose` and marks it used; returns its user, or
+    /// `nil` when it is unknown, used already or expired.
+    private func consume(_ token: String, purpose: String, in transaction: any SQLTransaction) async throws -> String? {
+        let tokenHash = Self.digest(token)
+        guard let row = try await transaction.query(
+            "SELECT user_id, expires_at, used_at FROM one_time_tokens WHERE token_hash = ? AND purpose = ? FOR UPDATE",
+            [.text(tokenHash), .text(purpose)]
+        ).first, let userId = row["user_id"].string, row["used_at"].isNull, let expires = row["expires_at"].date, expires > Date()
+        else { return nil }
+        try await transaction.execute("UPDATE one_time_tokens SET used_at = ? WHERE token_hash = ?", [.date(Date()), .text(tokenHash)])
+        return userId
+    }
+
+    func refresh(_ body: RefreshBody, client: Client) async throws -> TokenPair {
+        let token = try Self.refreshToken(in: body)
         let invalid = PluginError(.unauthorized, "this refresh token is not valid")
         let outcome = try await database.transaction(retryOnDeadlock: true) { transaction -> RefreshOutcome in
             guard let row = try await transaction.query(
@@ -279,9 +297,7 @@ final class AuthService: Sendable {
     }
 
     func logout(_ body: RefreshBody, principal: Principal) async throws {
-        guard let token = Checks.trimmed(body.refreshToken), !token.isEmpty else {
-            throw PluginError(.validationFailed, "refresh_token is required", details: ["refresh_token": "is required"])
-        }
+        let token = try Self.refreshToken(in: body)
         try await database.transaction { transaction in
             let rows = try await transaction.query(
                 """
@@ -427,14 +443,11 @@ final class AuthService: Sendable {
         checkNewPassword(body.newPassword, field: "new_password", into: &validator)
         try validator.finish()
         let hash = try await hasher.hash(body.newPassword!)
-        let tokenHash = Self.digest(Checks.trimmed(body.token)!)
+        let token = Checks.trimmed(body.token)!
         let done = try await database.transaction(retryOnDeadlock: true) { transaction -> Bool in
-            guard let row = try await transaction.query(
-                "SELECT user_id, expires_at, used_at FROM one_time_tokens WHERE token_hash = ? AND purpose = 'reset' FOR UPDATE",
-                [.text(tokenHash)]
-            ).first, let userId = row["user_id"].string, row["used_at"].isNull, let expires = row["expires_at"].date, expires > Date()
-            else { return false }
+            guard let userId = try await consume(token, purpose: "reset", in: transaction) else { return false }
             let now = Date()
+            // Any other reset link for the account dies with this one.
             try await transaction.execute(
                 "UPDATE one_time_tokens SET used_at = ? WHERE user_id = ? AND purpose = 'reset' AND used_at IS NULL",
                 [.date(now), .text(userId)])
@@ -474,12 +487,7 @@ final class AuthService: Sendable {
             throw PluginError(.validationFailed, "token is required", details: ["token": "is required"])
         }
         let done = try await database.transaction { transaction -> Bool in
-            guard let row = try await transaction.query(
-                "SELECT user_id, expires_at, used_at FROM one_time_tokens WHERE token_hash = ? AND purpose = 'verify' FOR UPDATE",
-                [.text(Self.digest(token))]
-            ).first, let userId = row["user_id"].string, row["used_at"].isNull, let expires = row["expires_at"].date, expires > Date()
-            else { return false }
-            try await transaction.execute("UPDATE one_time_tokens SET used_at = ? WHERE token_hash = ?", [.date(Date()), .text(Self.digest(token))])
+            guard let userId = try await consume(token, purpose: "verify", in: transaction) else { return false }
             try await transaction.execute("UPDATE accounts SET email_verified_at = ? WHERE user_id = ?", [.date(Date()), .text(userId)])
             try await transaction.publish("auth.email_verified", AuthEvent(userId: userId, actor: userId))
             return true
