@@ -16,10 +16,7 @@ struct SMTPMailer: Mailer {
     var timeout: Duration = .seconds(15)
 
     func send(_ message: MailMessage, from plugin: String) async throws {
-        guard FileMailer.isSafeHeader(message.to), FileMailer.isSafeHeader(message.subject), message.to.contains("@") else {
-            throw PluginError(.validationFailed, "a mail's recipient and subject are one line each", details: ["to": "malformed"])
-        }
-        let text = FileMailer.render(message, from: from, plugin: plugin)
+        let text = try message.rfc5322(from: from, plugin: plugin)
         do {
             try await withDeadline(timeout) { try await converse(recipient: message.to, text: text) }
             logger.info("mail sent", metadata: ["plugin": "\(plugin)", "relay": "\(host):\(port)"])
