@@ -264,16 +264,20 @@ struct MessageStore: Sendable {
     }
 
     func pin(_ id: String, pinned: Bool, principal: Principal) async throws -> Message {
-        let (_, reply) = try await visibleMessage(id, principal)
+        var (message, reply) = try await visibleMessage(id, principal)
         guard reply.member else { throw PluginError(.forbidden, "only members pin in this channel") }
-        let outcome = try await database.execute(
-            "UPDATE messages SET pinned = ?, pinned_at = ? WHERE id = ? AND pinned <> ?",
-            [.int(pinned ? 1 : 0), pinned ? .date(Date()) : .null, .text(id), .int(pinned ? 1 : 0)])
-        guard let fresh = try await message(id) else { throw PluginError(.notFound, "no such message") }
-        if outcome.affectedRows == 1 {
-            try await database.transaction { try await $0.publish("message.updated", fresh) }
-            try await announce("message.updated", fresh)
+        message.pinned = pinned
+        let fresh = message
+        // The change and its event commit together, as for edits.
+        let changed = try await database.transaction { transaction -> Bool in
+            let outcome = try await transaction.execute(
+                "UPDATE messages SET pinned = ?, pinned_at = ? WHERE id = ? AND pinned <> ?",
+                [.int(pinned ? 1 : 0), pinned ? .date(Date()) : .null, .text(id), .int(pinned ? 1 : 0)])
+            guard outcome.affectedRows == 1 else { return false }
+            try await transaction.publish("message.updated", fresh)
+            return true
         }
+        if changed { try await announce("message.updated", fresh) }
         return fresh
     }
 }
