@@ -45,43 +45,34 @@ public final class HostMetrics: Sendable {
         dimensions.reduce(into: label) { $0 += "\u{0}\($1.0)=\($1.1)" }
     }
 
-    func counter(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Counter {
+    /// The handle for `label` and `dimensions` in `table`, made once with `make`.
+    private func memoized<Handle: Sendable>(
+        _ table: WritableKeyPath<Handles, [String: Handle]>, _ label: String, _ dimensions: [(String, String)], make: () -> Handle
+    ) -> Handle {
         let key = Self.key(label, dimensions)
         return handles.withLock { handles in
-            if let counter = handles.counters[key] { return counter }
-            let counter = CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
-            handles.counters[key] = counter
-            return counter
+            if let handle = handles[keyPath: table][key] { return handle }
+            let handle = make()
+            handles[keyPath: table][key] = handle
+            return handle
         }
+    }
+
+    func counter(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Counter {
+        memoized(\.counters, label, dimensions) { CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory) }
     }
 
     func timer(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Timer {
-        let key = Self.key(label, dimensions)
-        return handles.withLock { handles in
-            if let timer = handles.timers[key] { return timer }
-            let timer = CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory)
-            handles.timers[key] = timer
-            return timer
-        }
+        memoized(\.timers, label, dimensions) { CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory) }
     }
 
     func gauge(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Gauge {
-        let key = Self.key(label, dimensions)
-        return handles.withLock { handles in
-            if let gauge = handles.gauges[key] { return gauge }
-            let gauge = CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory)
-            handles.gauges[key] = gauge
-            return gauge
-        }
+        memoized(\.gauges, label, dimensions) { CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory) }
     }
 
     func recorder(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Recorder {
-        let key = Self.key(label, dimensions)
-        return handles.withLock { handles in
-            if let recorder = handles.recorders[key] { return recorder }
-            let recorder = CoreMetrics.Recorder(label: label, dimensions: dimensions, aggregate: true, factory: factory)
-            handles.recorders[key] = recorder
-            return recorder
+        memoized(\.recorders, label, dimensions) {
+            CoreMetrics.Recorder(label: label, dimensions: dimensions, aggregate: true, factory: factory)
         }
     }
 
