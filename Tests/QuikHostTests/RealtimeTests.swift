@@ -30,6 +30,30 @@ struct RealtimeTests {
         }
     }
 
+    @Test("hello is the first frame of every socket, even while events to its user flood in")
+    func helloBeforeAnyEvent() async throws {
+        try await TestHost.with(yaml: Self.yaml) { host in
+            let flooding = Task {
+                while !Task.isCancelled {
+                    _ = try? await host.client.post(
+                        "/api/v1/echo/broadcast", json: #"{"user_ids":["alice"],"topic":"echo.flood","size":0,"count":200}"#)
+                }
+            }
+            defer { flooding.cancel() }
+            var sockets: [TestSocket] = []
+            for _ in 0..<30 {
+                let socket = TestSocket(port: host.port, token: "alice-token")
+                sockets.append(socket)
+                try await socket.waitFor("hello") { $0["type"] as? String == "hello" }
+            }
+            for socket in sockets {
+                #expect(socket.received.first?["type"] as? String == "hello")
+                socket.close()
+                _ = try await socket.closed.value
+            }
+        }
+    }
+
     @Test("heartbeats flow to idle sockets without disturbing frames or event numbering")
     func heartbeats() async throws {
         try await TestHost.with(yaml: Self.yaml, tweak: { $0.socketHeartbeat = .milliseconds(50) }) { host in

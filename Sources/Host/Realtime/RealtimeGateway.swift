@@ -105,16 +105,18 @@ final class RealtimeGateway: Service, Sendable {
         connection.onClose { reason in
             Task { await self.enforceClose(reason, outbound: outbound, channel: channel) }
         }
-        guard register(connection) else {
-            try? await outbound.close(.unknown(RealtimeCloseCode.goingAway), reason: "server shutting down")
-            return
-        }
-        defer { unregister(connection) }
+        // `hello` is written before the connection is registered: until then no sender can
+        // reach it, so nothing can overtake it.
         _ = connection.enqueue(.frame(JSONText.object([
             ("type", JSONText.quoted("hello")),
             ("user_id", JSONText.quoted(principal.userId)),
             ("connection_id", JSONText.quoted(connection.id)),
         ])))
+        guard register(connection) else {
+            try? await outbound.close(.unknown(RealtimeCloseCode.goingAway), reason: "server shutting down")
+            return
+        }
+        defer { unregister(connection) }
         // Frames go out from whoever sends them (RealtimeConnection.enqueue); this task only reads.
         await read(connection, from: inbound, dispatch: dispatch)
         connection.finish()
