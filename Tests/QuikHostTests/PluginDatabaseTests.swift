@@ -151,6 +151,40 @@ struct PluginDatabaseTests {
         await server.stop()
         _ = directory
     }
+
+    @Test("with mariadbd frozen, /health answers degraded within a second and requests get 503 at the lease timeout")
+    func frozenServer() async throws {
+        let directory = try Fixtures.temporaryDirectory()
+        let server = EmbeddedMariaDB(directory: "/tmp/quikapp-frozen-\(UInt32.random(in: 0...UInt32.max))", logger: .init(label: "t"))
+        try await server.start()
+        let yaml = "plugins:\n  notes-f:\n    path: \(try Self.notes("notes-f", in: directory))\n"
+        let pidText = try String(contentsOfFile: server.directory + "/mysqld.pid", encoding: .utf8)
+        let pid = try #require(Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
+        try await TestHost.with(yaml: yaml, tweak: { configuration in
+            configuration.database.url = server.socketPath
+            configuration.database.pool.leaseTimeout = .seconds(1)
+            configuration.database.pool.healthCheckAfter = .zero
+        }) { host in
+            #expect(try await host.client.post("/api/v1/notes-f/notes", json: #"{"body":"before"}"#).status == 201)
+            kill(pid, SIGSTOP)
+            defer { kill(pid, SIGCONT) }
+            try await Task.sleep(for: .milliseconds(1100))  // past the cached health answer
+            var started = ContinuousClock.now
+            let health = try await host.client.get("/health").json()
+            #expect(ContinuousClock.now - started < .milliseconds(1500), "/health answers within a second")
+            #expect(health["database"] as? String == "down")
+            #expect(health["status"] as? String == "degraded")
+            started = ContinuousClock.now
+            let during = try await host.client.post("/api/v1/notes-f/notes", json: #"{"body":"during"}"#)
+            #expect(during.status == 503)
+            #expect(ContinuousClock.now - started < .seconds(3), "answered at the 1 s lease timeout, not at a read timeout")
+            kill(pid, SIGCONT)
+            try await waitUntil(timeout: .seconds(60)) {
+                try await host.client.post("/api/v1/notes-f/notes", json: #"{"body":"after"}"#).status == 201
+            }
+        }
+        await server.stop()
+    }
 }
 
 @Suite("Plugin databases on reload", .timeLimit(.minutes(2)))

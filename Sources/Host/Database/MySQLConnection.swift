@@ -1,16 +1,16 @@
 import CMariaDB
 import Foundation
 import QuikSDK
+import Synchronization
 
 /// One libmariadb connection. Every blocking call runs on the connection's own
 /// serial queue, never on the server's event loops; one lease uses it at a time.
 final class MySQLConnection: @unchecked Sendable {
     private let handle: UnsafeMutablePointer<MYSQL>
     private let queue: DispatchQueue
-    /// Set when the connection failed in a way that makes it unusable.
-    private(set) var isBroken = false
-    /// When it was last returned to the pool.
-    var idleSince = ContinuousClock.now
+    /// Set when the connection failed in a way that makes it unusable; read from any thread.
+    private let broken = Atomic<Bool>(false)
+    var isBroken: Bool { broken.load(ordering: .relaxed) }
     /// Prepared statements by SQL text, most recently used last; touched only on `queue`.
     private var statements: [String: UnsafeMutablePointer<MYSQL_STMT>] = [:]
     private var statementOrder: [String] = []
@@ -30,13 +30,17 @@ final class MySQLConnection: @unchecked Sendable {
     }
 
     /// Opens a connection: utf8mb4, UTC session time zone, and the statement timeout.
-    static func connect(to target: ConnectionTarget, connectTimeout: Duration, statementTimeout: Duration) async throws -> MySQLConnection {
+    /// Past `deadline` (when given) it gives up waiting with `unavailable`, even on a
+    /// server that accepted the socket but does not answer.
+    static func connect(
+        to target: ConnectionTarget, connectTimeout: Duration, statementTimeout: Duration, until deadline: ContinuousClock.Instant? = nil
+    ) async throws -> MySQLConnection {
         let queue = DispatchQueue(label: "quikapp.mysql")
-        return try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result { try connectBlocking(target, connectTimeout, statementTimeout, queue) })
-            }
-        }
+        let limit = deadline ?? ContinuousClock.now + connectTimeout * 2 + statementTimeout
+        // A connection that opens too late is dropped, which closes it.
+        let result = await runBlocking(on: queue, until: limit, { Result { try connectBlocking(target, connectTimeout, statementTimeout, queue) } }, late: { _ in })
+        guard let result else { throw DatabaseError(.unavailable, "the database did not answer in time") }
+        return try result.get()
     }
 
     private static func connectBlocking(
@@ -76,15 +80,18 @@ final class MySQLConnection: @unchecked Sendable {
         }
     }
 
-    /// Checks the connection is alive.
-    func ping() async -> Bool {
-        await withCheckedContinuation { continuation in
-            queue.async {
-                let alive = mysql_ping(self.handle) == 0
-                if !alive { self.isBroken = true }
-                continuation.resume(returning: alive)
-            }
-        }
+    /// Checks the connection is alive: `nil` when no answer came by `deadline`
+    /// (the connection is then broken, and `late` gets the answer when it comes).
+    func ping(until deadline: ContinuousClock.Instant, late: @escaping @Sendable (Bool) -> Void) async -> Bool? {
+        let alive = await runBlocking(on: queue, until: deadline, { self.pingBlocking() }, late: late)
+        if alive == nil { broken.store(true, ordering: .relaxed) }
+        return alive
+    }
+
+    private func pingBlocking() -> Bool {
+        let alive = mysql_ping(handle) == 0
+        if !alive { broken.store(true, ordering: .relaxed) }
+        return alive
     }
 
     // MARK: Statements
@@ -178,7 +185,7 @@ final class MySQLConnection: @unchecked Sendable {
         } else {
             error = Self.error(code: Int(mysql_errno(handle)), message: String(cString: mysql_error(handle)))
         }
-        if error.kind == .unavailable { isBroken = true }
+        if error.kind == .unavailable { broken.store(true, ordering: .relaxed) }
         return error
     }
 
