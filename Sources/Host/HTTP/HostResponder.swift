@@ -110,7 +110,9 @@ struct HostResponder: HTTPResponder {
                 request, requestId: requestId, remoteAddress: remoteAddress, parameters: parameters, principal: principal)
             let deadline = route.options.timeoutSeconds.map { Duration.milliseconds(Int64($0 * 1000)) } ?? timeout
             do {
-                return try await withDeadline(deadline) { try await route.handler(pluginRequest) }
+                // Counted busy until the handler really ends, even one answered 503 at its deadline.
+                instance.enter()
+                return try await withDeadline(deadline, onEnd: instance.leave) { try await route.handler(pluginRequest) }
             } catch where ErrorEnvelope.pluginError(for: error) != nil {
                 throw error
             } catch {

@@ -9,35 +9,40 @@ struct DeadlineExceeded: Error, CustomStringConvertible {
 /// Runs `operation` and returns its result, or throws ``DeadlineExceeded`` once
 /// `timeout` passes, whichever comes first.
 ///
-/// The operation runs in its own task and is cancelled at the deadline; the
-/// caller does not wait for it to notice, so a handler that ignores
-/// cancellation still cannot hold its request past the deadline.
+/// The operation runs in one task of its own, and the deadline is a Dispatch
+/// timer rather than a second task. At the deadline the operation is cancelled
+/// and the caller answered at once, so a handler that ignores cancellation
+/// still cannot hold its request; `onEnd` runs when the operation really ends,
+/// which is how a plugin instance stays counted busy until then.
 func withDeadline<T: Sendable>(
     _ timeout: Duration,
+    onEnd: (@Sendable () -> Void)? = nil,
     _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     let race = DeadlineRace<T>()
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            race.start(continuation)
-            let work = Task {
+            guard race.start(continuation) else {
+                onEnd?()
+                return
+            }
+            let timer = DeadlineTimer(at: .now + timeout) {
+                if race.finish(.failure(DeadlineExceeded(timeout: timeout))) { race.cancelWork() }
+            }
+            race.attach(work: Task {
+                defer { onEnd?() }
                 do {
-                    race.finish(.success(try await operation()))
+                    let value = try await operation()
+                    timer.cancel()
+                    race.finish(.success(value))
                 } catch {
+                    timer.cancel()
                     race.finish(.failure(error))
                 }
-            }
-            let timer = Task {
-                try? await Task.sleep(for: timeout)
-                if !Task.isCancelled, race.finish(.failure(DeadlineExceeded(timeout: timeout))) {
-                    work.cancel()
-                }
-            }
-            race.attach(work: work, timer: timer)
+            })
         }
     } onCancel: {
-        race.finish(.failure(CancellationError()))
-        race.cancelTasks()
+        if race.finish(.failure(CancellationError())) { race.cancelWork() }
     }
 }
 
@@ -45,54 +50,50 @@ func withDeadline<T: Sendable>(
 private final class DeadlineRace<T: Sendable>: Sendable {
     private struct State {
         var continuation: CheckedContinuation<T, any Error>?
-        var pending: Result<T, any Error>?
         var done = false
         var work: Task<Void, Never>?
-        var timer: Task<Void, Never>?
+        var cancelRequested = false
     }
 
     private let state = Mutex(State())
 
-    func start(_ continuation: CheckedContinuation<T, any Error>) {
-        let pending = state.withLock { state -> Result<T, any Error>? in
-            if let pending = state.pending {
-                state.pending = nil
-                return pending
-            }
+    /// Returns `false` (having answered the caller) when the race was cancelled before it started.
+    func start(_ continuation: CheckedContinuation<T, any Error>) -> Bool {
+        let cancelled = state.withLock { state -> Bool in
+            if state.done { return true }
             state.continuation = continuation
-            return nil
+            return false
         }
-        if let pending { continuation.resume(with: pending) }
+        if cancelled { continuation.resume(throwing: CancellationError()) }
+        return !cancelled
     }
 
     /// Returns whether this call was the one that finished the race.
     @discardableResult
     func finish(_ result: Result<T, any Error>) -> Bool {
-        let (continuation, won, timer) = state.withLock { state -> (CheckedContinuation<T, any Error>?, Bool, Task<Void, Never>?) in
-            guard !state.done else { return (nil, false, nil) }
+        let (continuation, won) = state.withLock { state -> (CheckedContinuation<T, any Error>?, Bool) in
+            guard !state.done else { return (nil, false) }
             state.done = true
-            let continuation = state.continuation
-            state.continuation = nil
-            if continuation == nil { state.pending = result }
-            return (continuation, true, state.timer)
+            defer { state.continuation = nil }
+            return (state.continuation, true)
         }
         continuation?.resume(with: result)
-        if won { timer?.cancel() }
         return won
     }
 
-    func attach(work: Task<Void, Never>, timer: Task<Void, Never>) {
-        let done = state.withLock { state in
+    func attach(work: Task<Void, Never>) {
+        let cancel = state.withLock { state in
             state.work = work
-            state.timer = timer
-            return state.done
+            return state.cancelRequested
         }
-        if done { timer.cancel() }
+        if cancel { work.cancel() }
     }
 
-    func cancelTasks() {
-        let (work, timer) = state.withLock { ($0.work, $0.timer) }
+    func cancelWork() {
+        let work = state.withLock { state in
+            state.cancelRequested = true
+            return state.work
+        }
         work?.cancel()
-        timer?.cancel()
     }
 }

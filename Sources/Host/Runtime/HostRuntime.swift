@@ -161,7 +161,8 @@ final class HostRuntime: Sendable {
                 guard let handler = instance.sealed.services[service] else {
                     throw PluginError(.notFound, "plugin '\(target)' has no service '\(service)'")
                 }
-                return try await withDeadline(configuration.requestTimeout) { try await handler(call) }
+                instance.enter()
+                return try await withDeadline(configuration.requestTimeout, onEnd: instance.leave) { try await handler(call) }
             }
             guard let reply else { throw PluginError(.unavailable, "plugin '\(target)' is not running") }
             return reply
@@ -180,7 +181,8 @@ final class HostRuntime: Sendable {
     func dispatchFrame(_ frame: ClientFrame) async throws -> Bool {
         let handled = try await withInstance({ tables in tables.frames[frame.type].flatMap { tables.active[$0] } }) { instance in
             guard let handler = instance.sealed.frames[frame.type] else { return false }
-            try await withDeadline(configuration.requestTimeout) { try await handler(frame) }
+            instance.enter()
+            try await withDeadline(configuration.requestTimeout, onEnd: instance.leave) { try await handler(frame) }
             return true
         }
         return handled ?? false
