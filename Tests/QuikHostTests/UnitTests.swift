@@ -1,5 +1,6 @@
 import Foundation
 import QuikSDK
+import Synchronization
 import Testing
 
 @testable import QuikHost
@@ -66,6 +67,23 @@ struct UnitTests {
         }
     }
 
+    @Test("work answered at its deadline is still counted until it really ends")
+    func deadlineEndsWithTheWork() async throws {
+        let ended = Flag()
+        let parked = Mutex<CheckedContinuation<Void, Never>?>(nil)
+        await #expect(throws: DeadlineExceeded.self) {
+            try await withDeadline(.milliseconds(50), onEnd: { ended.set() }) {
+                // Ignores cancellation: ends only when the test lets it.
+                await withCheckedContinuation { continuation in parked.withLock { $0 = continuation } }
+                return 1
+            }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(!ended.isSet, "still running after the caller was answered")
+        parked.withLock { $0 }?.resume()
+        try await waitUntil { ended.isSet }
+    }
+
     @Test("the SDK version handshake accepts older minors of the same major only")
     func versionHandshake() {
         let host = SDKVersion(major: 1, minor: 3, patch: 0)
@@ -88,4 +106,11 @@ struct BearerTokenTests {
         #expect(BearerToken.from("Bearer    ") == nil)
         #expect(BearerToken.from(nil) == nil)
     }
+}
+
+/// A flag set once from any thread.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
 }
