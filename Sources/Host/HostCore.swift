@@ -40,6 +40,8 @@ final class HostCore: Sendable {
 
     /// `authenticator` replaces the host's own token verification (tests use a fixed-token one).
     init(configuration: HostConfiguration, authenticator: (any Authenticator)?, builtinRoutes: [BuiltinRoute], logger: Logger) throws(ConfigurationError) {
+        // One wrapped logger for the host and its plugins: a failure retried every second logs once per window.
+        let logger = logger.limitingRepeats()
         self.configuration = configuration
         self.logger = logger
         self.metrics = HostMetrics()

@@ -51,7 +51,12 @@ public final class QuikHost: Sendable {
     /// plugin failures, and a configured database that is down, are reported in
     /// ``pluginStatuses`` and `/health` instead.
     public func start() async throws {
-        if let embedded = core.embedded { try await embedded.start() }
+        try await start(serving: false)
+    }
+
+    /// `serving`: this host will serve HTTP, so it takes the embedded server's folder for itself.
+    private func start(serving: Bool) async throws {
+        if let embedded = core.embedded { try await embedded.start(serving: serving) }
         do {
             try await prepareDatabase()
         } catch {
@@ -151,7 +156,7 @@ public final class QuikHost: Sendable {
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         do {
-            try await start()
+            try await start(serving: true)
         } catch {
             await core.embedded?.stop()
             throw error

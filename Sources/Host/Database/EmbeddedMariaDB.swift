@@ -10,14 +10,19 @@ import Synchronization
 /// already running on the same folder is used rather than fought over: if the
 /// process that started it is gone (the host was killed), this one takes it
 /// over and stops it on exit; if that process is alive (`quikapp keys rotate`
-/// beside a running `serve`), the server is left to it. As a service it stops
-/// the server it owns on shutdown.
+/// beside a running `serve`), the server is left to it. A serving host always
+/// takes the server over, so a command that started it leaves it running; and
+/// one folder serves one host at a time (`serve.lock`), so no host is left
+/// without its database when another stops. As a service it stops the server
+/// it owns on shutdown.
 final class EmbeddedMariaDB: Service, Sendable {
     let directory: String
     private let logger: Logger
     private let process = Mutex<Process?>(nil)
     /// Whether this process started the server or took it over, and so stops it.
     private let owned = Mutex(false)
+    /// The open `serve.lock` while this process serves from the folder.
+    private let serveLock = Mutex<Int32?>(nil)
 
     init(directory: String, logger: Logger) {
         self.directory = URL(fileURLWithPath: directory).standardizedFileURL.path
@@ -29,22 +34,26 @@ final class EmbeddedMariaDB: Service, Sendable {
     private var pidFile: String { directory + "/mysqld.pid" }
     private var ownerFile: String { directory + "/owner.pid" }
 
+    /// Tells this owner from another in the same process (tests run several hosts in one).
+    private let ownerToken = UInt64.random(in: 1...UInt64.max)
+
     private func claimOwnership() {
-        try? String(getpid()).write(toFile: ownerFile, atomically: true, encoding: .utf8)
+        try? "\(getpid()) \(ownerToken)".write(toFile: ownerFile, atomically: true, encoding: .utf8)
         owned.withLock { $0 = true }
     }
 
     /// Starts the server (initialising the data folder the first time) and waits until it accepts connections.
-    func start() async throws {
+    /// `serving`: this host serves from the folder, which no other host may do at the same time.
+    func start(serving: Bool = false) async throws {
         let files = FileManager.default
         try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
         guard socketPath.utf8.count < 100 else {
             throw EmbeddedDatabaseError("the socket path \(socketPath) is too long for a Unix socket; use a shorter state directory")
         }
+        if serving { try lockForServing() }
         if let pid = runningPid() {
-            let owner = (try? String(contentsOfFile: ownerFile, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            if let owner, owner != getpid(), kill(owner, 0) == 0 {
-                logger.info("using the embedded MariaDB of the running host", metadata: ["pid": "\(pid)", "owner": "\(owner)"])
+            if let owner = recordedOwner(), owner.token != ownerToken, kill(owner.pid, 0) == 0, !serving {
+                logger.info("using the embedded MariaDB of the running host", metadata: ["pid": "\(pid)", "owner": "\(owner.pid)"])
             } else {
                 logger.info("taking over the embedded MariaDB left running on this data folder", metadata: ["pid": "\(pid)"])
                 claimOwnership()
@@ -79,9 +88,42 @@ final class EmbeddedMariaDB: Service, Sendable {
         try await waitUntilReady(timeout: .seconds(60))
     }
 
-    /// Stops the server if this process owns it, and waits for it to exit.
+    /// Takes `serve.lock`, or refuses with the pid of the host that holds it.
+    private func lockForServing() throws {
+        guard serveLock.withLock({ $0 }) == nil else { return }
+        let path = directory + "/serve.lock"
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw EmbeddedDatabaseError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            throw EmbeddedDatabaseError(
+                "another quikapp host\(holder.isEmpty ? "" : " (pid \(holder))") is already serving from \(directory); stop it first, or give this one its own state directory")
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(descriptor, 0)
+        _ = pid.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+        serveLock.withLock { $0 = descriptor }
+    }
+
+    /// The owner recorded in `owner.pid`: its process and its token.
+    private func recordedOwner() -> (pid: Int32, token: UInt64)? {
+        let fields = ((try? String(contentsOfFile: ownerFile, encoding: .utf8)) ?? "").split(separator: " ")
+        guard let pid = fields.first.flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else { return nil }
+        return (pid, fields.dropFirst().first.flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0)
+    }
+
+    /// Stops the server if this process owns it (and no serving host took it over since), and waits for it to exit.
     func stop() async {
+        defer {
+            if let descriptor = serveLock.withLock({ stored in defer { stored = nil }; return stored }) { close(descriptor) }
+        }
         guard owned.withLock({ $0 }) else { return }
+        guard recordedOwner()?.token == ownerToken else {
+            owned.withLock { $0 = false }
+            logger.info("leaving the embedded MariaDB to the host that took it over")
+            return
+        }
         let pid = process.withLock { $0?.processIdentifier } ?? runningPid()
         guard let pid else { return }
         kill(pid, SIGTERM)
