@@ -23,8 +23,24 @@ struct UserDirectory: Sendable {
             (email, name, created) = (account.email, account.displayName, account.createdAt ?? Date())
         }
         try await database.execute(
-            "INSERT IGNORE INTO profiles (id, email, display_name, created_at) VALUES (?, ?, ?, ?)",
-            [.text(userId), .text(email ?? ""), .text(name ?? ""), .date(created)])
+            "INSERT IGNORE INTO profiles (id, email, display_name, created_at, name_words, email_local) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                .text(userId), .text(email ?? ""), .text(name ?? ""), .date(created), .text(SearchKey.nameWords(name ?? "")),
+                .text(SearchKey.emailLocal(email ?? "")),
+            ])
+    }
+
+    /// Computes the search keys of profiles stored before they existed.
+    func fillSearchKeys() async throws {
+        let rows = try await database.query("SELECT id, email, display_name FROM profiles WHERE name_words IS NULL OR email_local IS NULL", [])
+        for row in rows {
+            try await database.execute(
+                "UPDATE profiles SET name_words = ?, email_local = ? WHERE id = ?",
+                [
+                    .text(SearchKey.nameWords(row["display_name"].string ?? "")), .text(SearchKey.emailLocal(row["email"].string ?? "")),
+                    .text(row["id"].string ?? ""),
+                ])
+        }
     }
 
     func profile(_ userId: String, viewer: Principal, createIfMissing: Bool) async throws -> Profile {
@@ -66,6 +82,10 @@ struct UserDirectory: Sendable {
                 values.append(.text(value))
             }
         }
+        if let name {
+            assignments.append("name_words = ?")
+            values.append(.text(SearchKey.nameWords(name)))
+        }
         if !assignments.isEmpty {
             try await database.transaction { transaction in
                 try await transaction.execute(
@@ -79,7 +99,7 @@ struct UserDirectory: Sendable {
 
     func search(_ query: String?, page: Page, viewer: Principal) async throws -> ListResponse<Profile> {
         let showAll = await context.isAllowed("users.view_email", in: .system, for: viewer)
-        let result = try await list(UserListRequest(query: query, limit: page.limit, cursor: page.cursor), showEmail: true)
+        let result = try await list(UserListRequest(query: query, limit: page.limit, cursor: page.cursor), showEmail: showAll)
         return ListResponse(
             items: result.items.map { profile in
                 var profile = profile
@@ -88,15 +108,27 @@ struct UserDirectory: Sendable {
             }, nextCursor: result.nextCursor)
     }
 
-    /// Users whose name or email starts with `query`, oldest first, paged by id.
+    /// Users matching `query`, oldest first, paged by id: each query word starts a word of the
+    /// display name, case-, accent- and width-insensitively. With `showEmail` (admins) a word may
+    /// start the email's local part instead, and the whole query may start the email.
     func list(_ request: UserListRequest, showEmail: Bool) async throws -> ListResponse<Profile> {
         var conditions: [String] = []
         var values: [SQLValue] = []
         if let query = Checks.trimmed(request.query), !query.isEmpty {
-            let escaped = query.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
-                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-            conditions.append("(LOWER(display_name) LIKE ? OR email LIKE ?)")
-            values += [.text(escaped + "%"), .text(escaped + "%")]
+            let words = SearchKey.words(query)
+            var byWords = words.map { _ in showEmail ? "(name_words LIKE ? OR email_local LIKE ?)" : "name_words LIKE ?" }
+            for word in words {
+                let escaped = SearchKey.likeEscaped(word)
+                values.append(.text("% " + escaped + "%"))
+                if showEmail { values.append(.text(escaped + "%")) }
+            }
+            if byWords.isEmpty { byWords = ["FALSE"] }
+            var condition = "(" + byWords.joined(separator: " AND ") + ")"
+            if showEmail {
+                condition = "(\(condition) OR email LIKE ?)"
+                values.append(.text(SearchKey.likeEscaped(query.lowercased()) + "%"))
+            }
+            conditions.append(condition)
         }
         if let cursor = request.cursor {
             conditions.append("id > ?")

@@ -36,12 +36,17 @@ public final class UserPlugin: QuikPlugin {
                   KEY by_email (email)
                 )
                 """
-            ])
+            ]),
+            // Search keys: folded name words and email local part (filled in at setup for older rows).
+            Migration(version: 2, name: "search keys", statements: [
+                "ALTER TABLE profiles ADD COLUMN name_words VARCHAR(400) NULL, ADD COLUMN email_local VARCHAR(254) NULL"
+            ]),
         ]
     }
 
     public func setup(_ context: any PluginContext) async throws {
         let directory = UserDirectory(context: context, database: try context.requireDatabase())
+        try await directory.fillSearchKeys()
 
         try context.subscribe("auth.user_registered") { event in
             guard let registered = try? JSONDecoder.quik.decode(Registered.self, from: event.payload) else { return }
@@ -64,7 +69,7 @@ public final class UserPlugin: QuikPlugin {
             let principal = try request.requirePrincipal()
             return try .json(try await directory.profile(try request.parameter("id"), viewer: principal, createIfMissing: false))
         }
-        try context.addRoute(.get, "/", options: RouteOptions(summary: "Search users by name or email prefix")) { request in
+        try context.addRoute(.get, "/", options: RouteOptions(summary: "Search users: each query word starts a word of the name (or, for admins, the email)")) { request in
             let principal = try request.requirePrincipal()
             let page = try Page(request)
             return try .json(try await directory.search(request.query("query"), page: page, viewer: principal))

@@ -203,8 +203,39 @@ struct AccessControlTests {
 
             let byName = try await client.get("/api/v1/users?query=ad", token: bob.access)
             #expect((try byName.json()["items"] as? [[String: Any]])?.map { $0["id"] as? String } == [ada.id])
-            let byEmail = try await client.get("/api/v1/users?query=\(bob.email.prefix(6))", token: ada.access)
+            let byEmail = try await client.get("/api/v1/users?query=\(bob.email.prefix(6))", token: root.access)
             #expect((try byEmail.json()["items"] as? [[String: Any]])?.map { $0["id"] as? String } == [bob.id])
+            let notByEmail = try await client.get("/api/v1/users?query=\(bob.email.prefix(6))", token: ada.access)
+            #expect((try notByEmail.json()["items"] as? [[String: Any]])?.isEmpty == true, "only admins find people by email")
+        }
+    }
+
+    @Test("user search matches a prefix of any word of the name, ignoring case and accents, and pages with limit and next_cursor")
+    func searchByWordPrefix() async throws {
+        try await IdentityHost.with { identity in
+            let ada = try await identity.register("ada", displayName: "Ada Lovelace")
+            let zoe = try await identity.register("zoe", displayName: "Zoë Ångström-Lovelace")
+            let grace = try await identity.register("grace", displayName: "Grace Hopper")
+            let client = identity.client
+            func ids(_ query: String, token: String = grace.access) async throws -> [String] {
+                let reply = try await client.get("/api/v1/users?query=\(query)", token: token)
+                return (try reply.json()["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
+            }
+            #expect(try await ids("lovelace") == [ada.id, zoe.id])
+            #expect(try await ids("LOVE") == [ada.id, zoe.id])
+            #expect(try await ids("zoe") == [zoe.id])
+            #expect(try await ids("angstr") == [zoe.id])
+            #expect(try await ids("%C3%85ngstr%C3%B6m") == [zoe.id], "accented query, percent-encoded")
+            #expect(try await ids("ada%20love") == [ada.id], "every query word must start a word")
+            #expect(try await ids("ovelace").isEmpty, "a word's middle is not a prefix")
+            #expect(try await ids("lovelace", token: ada.access).contains(ada.id))
+
+            let first = try await client.get("/api/v1/users?query=lovelace&limit=1", token: grace.access).json()
+            #expect((first["items"] as? [[String: Any]])?.map { $0["id"] as? String } == [ada.id])
+            let cursor = try #require(first["next_cursor"] as? String)
+            let second = try await client.get("/api/v1/users?query=lovelace&limit=1&cursor=\(cursor)", token: grace.access).json()
+            #expect((second["items"] as? [[String: Any]])?.map { $0["id"] as? String } == [zoe.id])
+            #expect(second["next_cursor"] is NSNull)
         }
     }
 }

@@ -80,10 +80,10 @@ struct IdentityHost {
     }
 
     /// Registers a new account and returns its tokens.
-    func register(_ name: String, password: String = "correct horse battery") async throws -> Account {
+    func register(_ name: String, displayName: String? = nil, password: String = "correct horse battery") async throws -> Account {
         let email = "\(name)-\(UUID().uuidString.prefix(8))@example.com".lowercased()
         let reply = try await client.post(
-            "/api/v1/auth/register", json: #"{"email":"\#(email)","password":"\#(password)","display_name":"\#(name)"}"#)
+            "/api/v1/auth/register", json: #"{"email":"\#(email)","password":"\#(password)","display_name":"\#(displayName ?? name)"}"#)
         guard reply.status == 201 else { throw TestFailure("register \(name): \(reply.status) \(reply.text)") }
         let body = try reply.json()
         let user = body["user"] as? [String: Any] ?? [:]
