@@ -84,25 +84,76 @@ let package = Package(
             dependencies: [.product(name: "QuikSDK", package: "SDK")],
             path: "Plugins/Kit"
         ),
+        // The host, in layers; each may import only those listed before it.
         .target(
-            name: "QuikHost",
+            name: "QuikSupport",
+            dependencies: [
+                .product(name: "QuikSDK", package: "SDK"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Support"
+        ),
+        .target(
+            name: "QuikMariaDB",
             dependencies: [
                 "CMariaDB",
+                "QuikSupport",
+                .product(name: "QuikSDK", package: "SDK"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/MariaDB"
+        ),
+        .target(
+            name: "QuikRuntime",
+            dependencies: [
+                "QuikMariaDB",
+                "QuikSupport",
                 .product(name: "QuikSDK", package: "SDK"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Sources/Runtime"
+        ),
+        .target(
+            name: "QuikTransport",
+            dependencies: [
+                "QuikRuntime",
+                "QuikMariaDB",
+                "QuikSupport",
+                .product(name: "QuikSDK", package: "SDK"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Transport"
+        ),
+        .target(
+            name: "QuikHost",
+            dependencies: [
+                "QuikTransport",
+                "QuikRuntime",
+                "QuikMariaDB",
+                "QuikSupport",
+                .product(name: "QuikSDK", package: "SDK"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Host"
         ),
@@ -110,15 +161,33 @@ let package = Package(
             name: "quikapp",
             dependencies: [
                 "QuikHost",
+                "QuikRuntime",
+                "QuikSupport",
                 .product(name: "QuikSDK", package: "SDK"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // Shared by quikapp-bench and quikapp-load; not part of the server.
+        .target(
+            name: "QuikBenchKit",
+            dependencies: [
+                "QuikRuntime",
+                "QuikMariaDB",
+                .product(name: "QuikSDK", package: "SDK"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/BenchKit"
         ),
         .executableTarget(
             name: "QuikBench",
             dependencies: [
                 "QuikHost",
+                "QuikBenchKit",
+                "QuikRuntime",
+                "QuikMariaDB",
+                "QuikSupport",
                 "CArgon2",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -129,6 +198,8 @@ let package = Package(
             name: "QuikLoad",
             dependencies: [
                 "QuikHost",
+                "QuikBenchKit",
+                "QuikRuntime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -155,6 +226,10 @@ let package = Package(
             name: "QuikHostTests",
             dependencies: [
                 "QuikHost",
+                "QuikTransport",
+                "QuikRuntime",
+                "QuikMariaDB",
+                "QuikSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "JWTKit", package: "jwt-kit"),

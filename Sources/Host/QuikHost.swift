@@ -3,7 +3,11 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import QuikMariaDB
+import QuikRuntime
 import QuikSDK
+import QuikSupport
+import QuikTransport
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
@@ -17,6 +21,8 @@ import UnixSignals
 /// ```
 public final class QuikHost: Sendable {
     let core: HostCore
+    /// The realtime gateway: the runtime reaches it as a ``RealtimeHub``, the server serves sockets through it.
+    let gateway: RealtimeGateway
     private let group = Mutex<ServiceGroup?>(nil)
     private let shutdownRequested = Mutex(false)
     private let listening = Mutex<Int?>(nil)
@@ -30,7 +36,14 @@ public final class QuikHost: Sendable {
         builtinRoutes: [BuiltinRoute] = [],
         logger: Logger
     ) throws(ConfigurationError) {
-        core = try HostCore(configuration: configuration, authenticator: authenticator, builtinRoutes: builtinRoutes, logger: logger)
+        var made: RealtimeGateway?
+        core = try HostCore(configuration: configuration, authenticator: authenticator, builtinRoutes: builtinRoutes, logger: logger) {
+            bus, metrics, logger in
+            let gateway = RealtimeGateway(configuration: configuration, metrics: metrics, bus: bus, logger: logger)
+            made = gateway
+            return gateway
+        }
+        gateway = made!
     }
 
     /// The configuration in force.
@@ -40,7 +53,7 @@ public final class QuikHost: Sendable {
     public var pluginStatuses: [PluginStatus] { core.manager.statuses }
 
     /// Realtime sockets open now.
-    public var openSockets: Int { core.runtime.gateway.connectionCount }
+    public var openSockets: Int { gateway.connectionCount }
 
     /// The port the server listens on, once it does.
     public var port: Int? { listening.withLock { $0 } }
@@ -162,6 +175,7 @@ public final class QuikHost: Sendable {
             throw error
         }
         let core = self.core
+        let gateway = self.gateway
         let configuration = core.configuration
         let application = Application(
             responder: HostResponder(host: core),
@@ -173,7 +187,7 @@ public final class QuikHost: Sendable {
                 let token = BearerToken.from(head.headerFields[.authorization]) ?? Self.queryToken(head.path)
                 let principal = if let token { try? await core.admit(bearer: token) } else { Principal?.none }
                 return .upgrade([:]) { inbound, outbound, _ in
-                    await core.runtime.gateway.serve(principal: principal, inbound: inbound, outbound: outbound, channel: channel) { frame in
+                    await gateway.serve(principal: principal, inbound: inbound, outbound: outbound, channel: channel) { frame in
                         try await core.runtime.dispatchFrame(frame)
                     }
                 }
@@ -194,7 +208,7 @@ public final class QuikHost: Sendable {
         if configuration.devMode {
             services.append(PluginWatcher(manager: core.manager, configuration: configuration, logger: core.logger))
         }
-        services += [application, core.runtime.gateway]
+        services += [application, gateway]
         var groupConfiguration = ServiceGroupConfiguration(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: gracefulShutdownSignals,

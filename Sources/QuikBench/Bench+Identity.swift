@@ -3,6 +3,10 @@ import CArgon2
 import Foundation
 import NIOCore
 import QuikHost
+import QuikBenchKit
+import QuikRuntime
+import QuikMariaDB
+import QuikSupport
 import QuikSDK
 
 extension Bench {

@@ -3,6 +3,10 @@ import Foundation
 import Logging
 import NIOCore
 import QuikHost
+import QuikBenchKit
+import QuikRuntime
+import QuikMariaDB
+import QuikSupport
 import QuikSDK
 
 #if canImport(Glibc)

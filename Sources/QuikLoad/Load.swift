@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import QuikHost
+import QuikBenchKit
+import QuikRuntime
 import Synchronization
 
 #if canImport(Glibc)

@@ -2,6 +2,9 @@ import ArgumentParser
 import Foundation
 import Logging
 import QuikHost
+import QuikRuntime
+import QuikSupport
+import UnixSignals
 import QuikSDK
 
 @main

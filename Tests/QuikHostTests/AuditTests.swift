@@ -1,6 +1,10 @@
 import Foundation
 import QuikSDK
 import Testing
+@testable import QuikMariaDB
+@testable import QuikRuntime
+@testable import QuikSupport
+@testable import QuikTransport
 
 @testable import QuikHost
 

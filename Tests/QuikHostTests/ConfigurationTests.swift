@@ -1,6 +1,10 @@
 import Foundation
 import QuikHost
 import Testing
+@testable import QuikMariaDB
+@testable import QuikRuntime
+@testable import QuikSupport
+@testable import QuikTransport
 
 @Suite("plugins.yml", .timeLimit(.minutes(2)))
 struct ConfigurationTests {

@@ -2,6 +2,10 @@ import Foundation
 import QuikHost
 import Synchronization
 import Testing
+@testable import QuikMariaDB
+@testable import QuikRuntime
+@testable import QuikSupport
+@testable import QuikTransport
 
 @Suite("Hot reload", .timeLimit(.minutes(2)))
 struct HotReloadTests {

@@ -1,6 +1,10 @@
 import Foundation
 import QuikHost
 import Testing
+@testable import QuikMariaDB
+@testable import QuikRuntime
+@testable import QuikSupport
+@testable import QuikTransport
 
 /// Each failure mode lives in its own fixture library; every test checks that the rest of the host keeps serving.
 @Suite("Plugin isolation", .timeLimit(.minutes(2)))

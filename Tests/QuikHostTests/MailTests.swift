@@ -1,6 +1,10 @@
 import Foundation
 import QuikHost
 import Testing
+@testable import QuikMariaDB
+@testable import QuikRuntime
+@testable import QuikSupport
+@testable import QuikTransport
 
 /// The host's mailer: `.eml` files by default (the identity tests read those), SMTP when configured.
 @Suite("Mail", .serialized, .timeLimit(.minutes(2)))

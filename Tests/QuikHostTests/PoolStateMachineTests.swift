@@ -1,4 +1,8 @@
 import Testing
+@testable import QuikMariaDB
+@testable import QuikRuntime
+@testable import QuikSupport
+@testable import QuikTransport
 
 @testable import QuikHost
 

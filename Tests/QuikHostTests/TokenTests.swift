@@ -2,6 +2,10 @@ import Foundation
 import JWTKit
 import QuikSDK
 import Testing
+@testable import QuikMariaDB
+@testable import QuikRuntime
+@testable import QuikSupport
+@testable import QuikTransport
 
 @testable import QuikHost
 

@@ -1,6 +1,10 @@
 import Foundation
 import QuikHost
 import Testing
+@testable import QuikMariaDB
+@testable import QuikRuntime
+@testable import QuikSupport
+@testable import QuikTransport
 
 /// A host running the real identity plugins (auth, user, permission, audit, admin)
 /// with its own access tokens, for tests that drive them as a client would.

@@ -1,5 +1,9 @@
 import QuikHost
 import QuikSDK
+@testable import QuikMariaDB
+@testable import QuikRuntime
+@testable import QuikSupport
+@testable import QuikTransport
 
 /// Stands in for token verification in tests only: fixed tokens map to fixed principals.
 struct TestAuthenticator: Authenticator {

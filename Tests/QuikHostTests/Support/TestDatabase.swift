@@ -1,5 +1,9 @@
 import Foundation
 import Logging
+@testable import QuikMariaDB
+@testable import QuikRuntime
+@testable import QuikSupport
+@testable import QuikTransport
 @testable import QuikHost
 
 /// One private MariaDB server for the whole test run, in a temporary folder,

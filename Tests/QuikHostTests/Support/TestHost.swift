@@ -4,6 +4,10 @@ import Logging
 import NIOCore
 import QuikHost
 import Testing
+@testable import QuikMariaDB
+@testable import QuikRuntime
+@testable import QuikSupport
+@testable import QuikTransport
 
 /// A host serving on a free loopback port for the length of one test.
 struct TestHost {

@@ -1,6 +1,0 @@
-import QuikSDK
-
-extension DatabaseError {
-    /// Failures a retry later may not see: the server is away or overloaded. Answered 503.
-    var isTransient: Bool { kind == .unavailable || kind == .timeout }
-}

@@ -1,0 +1,139 @@
+import Foundation
+import Logging
+import QuikMariaDB
+import QuikSDK
+import QuikSupport
+import ServiceLifecycle
+import Synchronization
+
+/// Delivers durable events from each plugin's outbox to the event bus after
+/// their transaction commits: at least once, in commit order per plugin,
+/// resuming after a crash or restart. An event keeps its outbox id, so a
+/// subscriber can ignore a redelivery.
+package final class OutboxRelay: Service, Sendable {
+    package static let table = "`_quik_outbox`"
+
+    private struct Source: Sendable {
+        let pool: ConnectionPool
+        let publish: @Sendable (Event) -> Void
+    }
+
+    private let pollInterval: Duration
+    private let logger: Logger
+    private let sources = Mutex<[String: Source]>([:])
+    /// Plugins whose outbox is being delivered now, and those asked for again meanwhile:
+    /// one delivery per plugin at a time keeps events in commit order and unrepeated.
+    private let delivering = Mutex<(now: Set<String>, again: Set<String>)>(([], []))
+    private let wakeups: AsyncStream<String>
+    private let wakeup: AsyncStream<String>.Continuation
+
+    package init(pollInterval: Duration, logger: Logger) {
+        self.pollInterval = pollInterval
+        self.logger = logger
+        (wakeups, wakeup) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1024))
+    }
+
+    /// Starts relaying a plugin's outbox to `publish`.
+    package func register(plugin: String, pool: ConnectionPool, publish: @escaping @Sendable (Event) -> Void) {
+        sources.withLock { $0[plugin] = Source(pool: pool, publish: publish) }
+        wakeup.yield(plugin)
+    }
+
+    /// Looks at a plugin's outbox now (after a commit that wrote to it).
+    package func wake(_ plugin: String) {
+        wakeup.yield(plugin)
+    }
+
+    /// Delivers what is pending in one plugin's outbox; returns how many events.
+    /// A call while a delivery for the plugin runs makes that delivery look again and returns 0.
+    @discardableResult
+    package func deliver(_ plugin: String) async throws -> Int {
+        let first = delivering.withLock { state in
+            guard state.now.insert(plugin).inserted else {
+                state.again.insert(plugin)
+                return false
+            }
+            return true
+        }
+        guard first else { return 0 }
+        var delivered = 0
+        do {
+            while true {
+                delivered += try await deliverPending(plugin)
+                let again = delivering.withLock { state in
+                    if state.again.remove(plugin) != nil { return true }
+                    state.now.remove(plugin)
+                    return false
+                }
+                if !again { return delivered }
+            }
+        } catch {
+            delivering.withLock { state in
+                state.now.remove(plugin)
+                state.again.remove(plugin)
+            }
+            throw error
+        }
+    }
+
+    private func deliverPending(_ plugin: String) async throws -> Int {
+        guard let source = sources.withLock({ $0[plugin] }) else { return 0 }
+        var delivered = 0
+        while true {
+            let rows = try await source.pool.withConnection { connection in
+                try await connection.perform(
+                    "SELECT seq, id, topic, payload, created_at FROM \(Self.table) WHERE delivered_at IS NULL ORDER BY seq LIMIT 200", []
+                ).0
+            }
+            guard !rows.isEmpty else { return delivered }
+            for row in rows {
+                source.publish(Event(
+                    id: row["id"].string ?? "", topic: row["topic"].string ?? "", payload: row["payload"].data ?? Data(),
+                    source: plugin, publishedAt: row["created_at"].date ?? Date()))
+            }
+            // Exactly the rows published: a transaction that took a lower seq may commit later.
+            let seqs = rows.map { $0["seq"] }
+            let placeholders = Array(repeating: "?", count: seqs.count).joined(separator: ", ")
+            try await source.pool.withConnection { connection in
+                _ = try await connection.perform(
+                    "UPDATE \(Self.table) SET delivered_at = ? WHERE seq IN (\(placeholders))", [.date(Date())] + seqs)
+                _ = try await connection.perform(
+                    "DELETE FROM \(Self.table) WHERE delivered_at < ? LIMIT 1000", [.date(Date().addingTimeInterval(-86_400))])
+            }
+            delivered += rows.count
+        }
+    }
+
+    private func deliverAll() async {
+        for plugin in sources.withLock({ Array($0.keys) }) {
+            do {
+                try await deliver(plugin)
+            } catch {
+                logger.warning("outbox delivery failed; will retry", metadata: ["plugin": "\(plugin)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Delivers on every wake-up and every poll interval until shutdown.
+    package func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                try? await gracefulShutdown()
+                self.wakeup.finish()
+            }
+            group.addTask {
+                while !Task.isShuttingDownGracefully {
+                    await self.deliverAll()
+                    try? await Task.sleep(for: self.pollInterval)
+                }
+            }
+            for await plugin in wakeups {
+                do {
+                    try await deliver(plugin)
+                } catch {
+                    logger.warning("outbox delivery failed; will retry", metadata: ["plugin": "\(plugin)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+}

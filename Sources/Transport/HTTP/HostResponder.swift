@@ -1,0 +1,252 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import QuikMariaDB
+import QuikRuntime
+import QuikSDK
+import QuikSupport
+
+/// Answers every HTTP request: request ids, authentication, the host's own
+/// paths, dispatch to plugin mounts, deadlines, the error envelope and metrics.
+///
+/// Plugin routes are looked up per request in the live tables rather than
+/// compiled into a router, so a reload can swap them atomically.
+package struct HostResponder: HTTPResponder {
+    package typealias Context = HostRequestContext
+
+    package let host: HostCore
+
+    package init(host: HostCore) {
+        self.host = host
+    }
+
+    package func respond(to request: Request, context: HostRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        let requestId = RequestIDs.accept(request.headers[.requestID])
+        var label = "unmatched"
+        var response: Response
+        do {
+            response = try await dispatch(request, requestId: requestId, remoteAddress: context.remoteAddress, label: &label)
+        } catch {
+            if let visible = ErrorEnvelope.pluginError(for: error) {
+                response = ErrorEnvelope.response(visible)
+            } else {
+                host.logger.error(
+                    "request failed",
+                    metadata: ["request_id": "\(requestId)", "route": "\(label)", "error": "\(String(reflecting: type(of: error)))"])
+                response = ErrorEnvelope.response(PluginError(.internalError, "internal error"))
+            }
+        }
+        response.headers[.requestID] = requestId
+        host.metrics.request(route: label, method: request.method.rawValue, status: response.status.code, duration: ContinuousClock.now - started)
+        return response
+    }
+
+    private func dispatch(_ request: Request, requestId: String, remoteAddress: String?, label: inout String) async throws -> Response {
+        let path = request.uri.path
+        let method = RouteMethod(rawValue: request.method.rawValue)
+        switch (method, path) {
+        case (.get, "/health"):
+            label = path
+            return try json(await host.health())
+        case (.get, "/metrics"):
+            label = path
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: host.metrics.render())))
+        case (.get, "/api/v1/openapi.json"):
+            label = path
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/json; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: host.openAPI())))
+        case (.get, "/api/v1/auth/jwks"):
+            label = path
+            return try json(await host.runtime.tokens.jwks())
+        case (.get, "/api/v1/admin/plugins"):
+            label = path
+            try await requireAdmin(request)
+            return try json(["items": host.manager.statuses])
+        case (_, "/api/v1/realtime"):
+            label = path
+            throw PluginError(.badRequest, "this path upgrades to a WebSocket")
+        default:
+            break
+        }
+        if method == .post, let name = Self.reloadTarget(path) {
+            label = "/api/v1/admin/plugins/{name}/reload"
+            guard host.configuration.devMode else { throw PluginError(.notFound, "no such resource") }
+            try await requireAdmin(request)
+            let status: PluginStatus
+            do {
+                status = try await host.manager.reload(name)
+            } catch {
+                throw PluginError(.conflict, "reload failed; the previous version keeps serving: \(error.message)")
+            }
+            return try json(status)
+        }
+        if let builtin = host.builtinRoutes.first(where: { $0.method == method && $0.path == path }) {
+            label = path
+            let principal = try await authenticate(request, required: builtin.options.requiresAuthentication)
+            let pluginRequest = try await makePluginRequest(
+                request, requestId: requestId, remoteAddress: remoteAddress, parameters: [:], principal: principal)
+            return makeResponse(try await withDeadline(host.configuration.requestTimeout) { try await builtin.handler(pluginRequest) })
+        }
+        return try await dispatchToPlugin(request, method: method, requestId: requestId, remoteAddress: remoteAddress, label: &label)
+    }
+
+    private func dispatchToPlugin(
+        _ request: Request, method: RouteMethod, requestId: String, remoteAddress: String?, label: inout String
+    ) async throws -> Response {
+        let parts = request.uri.path.split(separator: "/", omittingEmptySubsequences: true)
+        guard parts.count >= 3, parts[0] == "api", parts[1] == "v1" else {
+            throw PluginError(.notFound, "no such resource")
+        }
+        let mount = String(parts[2])
+        let timeout = host.configuration.requestTimeout
+        var matchedLabel: String?
+        let response = try await host.runtime.withInstance({ tables in tables.mounts[mount].flatMap { tables.active[$0] } }) { instance in
+            guard let (route, parameters) = instance.sealed.route(method, parts[3...]) else {
+                throw PluginError(.notFound, "no such resource")
+            }
+            matchedLabel = "/api/v1/\(mount)\(route.pattern.description == "/" ? "" : route.pattern.description)"
+            let principal = try await authenticate(request, required: route.options.requiresAuthentication)
+            let pluginRequest = try await makePluginRequest(
+                request, requestId: requestId, remoteAddress: remoteAddress, parameters: parameters, principal: principal)
+            let deadline = route.options.timeoutSeconds.map { Duration.milliseconds(Int64($0 * 1000)) } ?? timeout
+            do {
+                // Counted busy until the handler really ends, even one answered 503 at its deadline.
+                instance.enter()
+                return try await withDeadline(deadline, onEnd: instance.leave) { try await route.handler(pluginRequest) }
+            } catch where ErrorEnvelope.pluginError(for: error) != nil {
+                throw error
+            } catch {
+                host.logger.error(
+                    "plugin handler threw",
+                    metadata: ["plugin": "\(instance.name)", "request_id": "\(requestId)", "error": "\(String(reflecting: type(of: error)))"])
+                throw PluginError(.internalError, "internal error")
+            }
+        }
+        if let matchedLabel { label = matchedLabel }
+        guard let response else { throw PluginError(.notFound, "no such resource") }
+        return makeResponse(response)
+    }
+
+    // MARK: Pieces
+
+    private func authenticate(_ request: Request, required: Bool) async throws -> Principal? {
+        var principal: Principal?
+        if let token = BearerToken.from(request.headers[.authorization]) {
+            principal = try await host.admit(bearer: token)
+        }
+        if required, principal == nil {
+            throw PluginError(.unauthorized, "a valid access token is required")
+        }
+        return principal
+    }
+
+    private func requireAdmin(_ request: Request) async throws {
+        let principal = try await authenticate(request, required: true)
+        guard principal?.roles.contains("admin") == true else {
+            throw PluginError(.forbidden, "administrators only")
+        }
+    }
+
+    private func makePluginRequest(
+        _ request: Request, requestId: String, remoteAddress: String?, parameters: [String: String], principal: Principal?
+    ) async throws -> PluginRequest {
+        let buffer = try await request.body.collect(upTo: host.configuration.maxBodyBytes)
+        var headers: [String: String] = [:]
+        for field in request.headers {
+            let name = field.name.canonicalName
+            headers[name] = headers[name].map { "\($0), \(field.value)" } ?? field.value
+        }
+        var pluginRequest = PluginRequest(
+            method: RouteMethod(rawValue: request.method.rawValue),
+            path: request.uri.path,
+            pathParameters: parameters,
+            queryItems: QueryString.parse(request.uri.query),
+            headers: headers,
+            body: Data(buffer: buffer),
+            requestId: requestId,
+            principal: principal)
+        pluginRequest.remoteAddress = remoteAddress
+        return pluginRequest
+    }
+
+    private func makeResponse(_ response: PluginResponse) -> Response {
+        var fields = HTTPFields()
+        for (name, value) in response.headers {
+            if let name = HTTPField.Name(name) { fields[name] = value }
+        }
+        return Response(
+            status: HTTPResponse.Status(code: response.status),
+            headers: fields,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: response.body)))
+    }
+
+    private func json(_ value: some Encodable) throws -> Response {
+        let data = try JSONEncoder.quik.encode(value)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// `POST /api/v1/admin/plugins/{name}/reload` → name.
+    package static func reloadTarget(_ path: String) -> String? {
+        let parts = path.split(separator: "/")
+        guard parts.count == 6, parts[0] == "api", parts[1] == "v1", parts[2] == "admin", parts[3] == "plugins",
+            parts[5] == "reload"
+        else { return nil }
+        return String(parts[4])
+    }
+}
+
+extension HTTPField.Name {
+    package static var requestID: Self { Self("X-Request-Id")! }
+}
+
+/// Request ids: the client's when it is sensible, otherwise a new one.
+package enum RequestIDs {
+    package static func accept(_ offered: String?) -> String {
+        if let offered, (1...128).contains(offered.utf8.count),
+            offered.utf8.allSatisfy({ (0x21...0x7E).contains($0) })
+        {
+            return offered
+        }
+        return "req_" + EventID.make()
+    }
+}
+
+/// `Authorization: Bearer <token>`.
+package enum BearerToken {
+    package static func from(_ header: String?) -> String? {
+        // Byte-wise: this runs on every authenticated request.
+        guard let header else { return nil }
+        let bytes = header.utf8
+        guard bytes.count > 7, bytes.prefix(7).elementsEqual("bearer ".utf8, by: { ($0 | 0x20) == $1 }) else { return nil }
+        let token = bytes.dropFirst(7).drop(while: { $0 == 0x20 || $0 == 0x09 })
+        let end = token.lastIndex(where: { $0 != 0x20 && $0 != 0x09 })
+        guard let end else { return nil }
+        return String(Substring(token[...end]))
+    }
+}
+
+/// Query strings: `a=1&b=x+y` with percent-decoding; order and repeats kept.
+package enum QueryString {
+    package static func parse(_ query: String?) -> [(name: String, value: String)] {
+        guard let query, !query.isEmpty else { return [] }
+        return query.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+        }
+    }
+
+    private static func decode(_ text: Substring) -> String {
+        let spaced = text.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+}

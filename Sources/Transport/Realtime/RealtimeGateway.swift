@@ -1,0 +1,267 @@
+import Foundation
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import QuikMariaDB
+import QuikRuntime
+import QuikSDK
+import QuikSupport
+import ServiceLifecycle
+import Synchronization
+
+/// The realtime gateway: users, their sockets and named groups; nothing of channels.
+package final class RealtimeGateway: RealtimeHub, Service, Sendable {
+    private struct State {
+        var connections: [String: RealtimeConnection] = [:]
+        var byUser: [String: Set<String>] = [:]
+        var groups: [String: Set<String>] = [:]
+        var shuttingDown = false
+    }
+
+    private let state = Mutex(State())
+    private let configuration: HostConfiguration
+    private let metrics: HostMetrics
+    private let logger: Logger
+    private let bus: EventBus
+
+    package init(configuration: HostConfiguration, metrics: HostMetrics, bus: EventBus, logger: Logger) {
+        self.configuration = configuration
+        self.metrics = metrics
+        self.bus = bus
+        self.logger = logger
+    }
+
+    /// `realtime.connected`, `realtime.disconnected` and `realtime.activity`, so that presence can follow sockets.
+    private func announce(_ topic: String, _ connection: RealtimeConnection, userConnections: Int) {
+        let payload = JSONText.object([
+            ("user_id", JSONText.quoted(connection.principal.userId)),
+            ("connection_id", JSONText.quoted(connection.id)),
+            ("user_connections", String(userConnections)),
+        ])
+        bus.publish(Event(id: EventID.make(), topic: topic, payload: Data(payload.utf8), source: "host", publishedAt: Date()))
+    }
+
+    package var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    // MARK: Delivery
+
+    package func send(_ event: RealtimeEvent, to audience: Audience) {
+        let targets = state.withLock { state -> [RealtimeConnection] in
+            let users: Set<String> =
+                switch audience {
+                case .user(let user): [user]
+                case .users(let users): Set(users)
+                case .group(let group): state.groups[group] ?? []
+                @unknown default: []
+                }
+            return users.flatMap { state.byUser[$0] ?? [] }.compactMap { state.connections[$0] }
+        }
+        guard !targets.isEmpty else { return }
+        let frame = RealtimeConnection.Outbound.event(
+            topicJSON: JSONText.quoted(event.topic),
+            data: String(decoding: event.data.isEmpty ? Data("null".utf8) : event.data, as: UTF8.self))
+        for connection in targets where !connection.enqueue(frame) {
+            metrics.socketClosedSlow()
+            logger.warning("closing slow realtime socket", metadata: ["connection": "\(connection.id)"])
+            connection.close(.slowConsumer)
+        }
+    }
+
+    package func join(_ group: String, userIds: [String]) {
+        state.withLock { $0.groups[group, default: []].formUnion(userIds) }
+    }
+
+    package func leave(_ group: String, userIds: [String]) {
+        state.withLock { state in
+            state.groups[group]?.subtract(userIds)
+            if state.groups[group]?.isEmpty == true { state.groups[group] = nil }
+        }
+    }
+
+    /// Closes every socket of a user with 4401 (their access was revoked).
+    package func disconnect(userId: String) {
+        let targets = state.withLock { state in (state.byUser[userId] ?? []).compactMap { state.connections[$0] } }
+        for connection in targets { connection.close(.revoked) }
+    }
+
+    // MARK: One socket
+
+    /// Serves one upgraded socket until either side closes it.
+    /// `dispatch` hands a client frame to the plugin that registered its type and
+    /// returns `false` when none did.
+    /// `channel` is the socket's NIO channel, closed outright when a slow client
+    /// cannot even take the close frame.
+    package func serve(
+        principal: Principal?,
+        inbound: WebSocketInboundStream,
+        outbound: WebSocketOutboundWriter,
+        channel: any Channel,
+        dispatch: @escaping FrameDispatch
+    ) async {
+        guard let principal else {
+            try? await outbound.close(.unknown(RealtimeCloseCode.unauthorized), reason: "unauthorized")
+            return
+        }
+        let connection = RealtimeConnection(
+            id: ConnectionID.make(), principal: principal, capacity: configuration.socketQueueCapacity, channel: channel)
+        // Closing is rare, so it gets its own task only when it happens.
+        connection.onClose { reason in
+            Task { await self.enforceClose(reason, outbound: outbound, channel: channel) }
+        }
+        // `hello` is written before the connection is registered: until then no sender can
+        // reach it, so nothing can overtake it.
+        _ = connection.enqueue(.frame(JSONText.object([
+            ("type", JSONText.quoted("hello")),
+            ("user_id", JSONText.quoted(principal.userId)),
+            ("connection_id", JSONText.quoted(connection.id)),
+        ])))
+        guard register(connection) else {
+            try? await outbound.close(.unknown(RealtimeCloseCode.goingAway), reason: "server shutting down")
+            return
+        }
+        defer { unregister(connection) }
+        // Frames go out from whoever sends them (RealtimeConnection.enqueue); this task only reads.
+        await read(connection, from: inbound, dispatch: dispatch)
+        connection.finish()
+    }
+
+    /// Sends the close frame after the frames already written. A slow client's socket
+    /// is stuck behind unsent data: give it a moment, then drop the connection. On
+    /// shutdown or revocation the channel is dropped only if the close handshake stalls.
+    private func enforceClose(_ reason: RealtimeConnection.CloseReason, outbound: WebSocketOutboundWriter, channel: any Channel) async {
+        let (code, text, patience): (UInt16, String, Duration) =
+            switch reason {
+            case .slowConsumer: (RealtimeCloseCode.slowConsumer, "send queue overflow", .seconds(1))
+            case .shutdown: (RealtimeCloseCode.goingAway, "server shutting down", configuration.drainTimeout)
+            case .revoked: (RealtimeCloseCode.unauthorized, "access revoked", configuration.drainTimeout)
+            }
+        let deadline = ContinuousClock.now + patience
+        _ = try? await withDeadline(patience) { try await outbound.close(.unknown(code), reason: text) }
+        if reason != .slowConsumer {
+            while channel.isActive, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        try? await channel.close()
+    }
+
+    private func read(_ connection: RealtimeConnection, from inbound: WebSocketInboundStream, dispatch: FrameDispatch) async {
+        do {
+            for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
+                guard case .text(let text) = message else {
+                    reply(connection, id: nil, error: PluginError(.badRequest, "frames are JSON text"))
+                    continue
+                }
+                // Every client frame is a sign of life (presence turns idle users away).
+                announce("realtime.activity", connection, userConnections: 0)
+                await handle(text, on: connection, dispatch: dispatch)
+            }
+        } catch {
+            logger.debug("realtime read ended", metadata: ["connection": "\(connection.id)", "error": "\(error)"])
+        }
+    }
+
+    private func handle(_ text: String, on connection: RealtimeConnection, dispatch: FrameDispatch) async {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
+            let type = object["type"] as? String
+        else {
+            reply(connection, id: nil, error: PluginError(.badRequest, "a frame is a JSON object with a string 'type'"))
+            return
+        }
+        let id: String? =
+            switch object["id"] {
+            case let value as String: value
+            case let value as NSNumber: value.stringValue
+            default: nil
+            }
+        if type == "ping" {
+            var fields = [("type", JSONText.quoted("pong"))]
+            if let id { fields.append(("id", JSONText.quoted(id))) }
+            _ = connection.enqueue(.frame(JSONText.object(fields)))
+            return
+        }
+        let frame = ClientFrame(type: type, id: id, json: Data(text.utf8), principal: connection.principal, connectionId: connection.id)
+        do {
+            guard try await dispatch(frame) else {
+                reply(connection, id: id, error: PluginError(.badRequest, "unknown frame type '\(type)'"))
+                return
+            }
+            if let id { _ = connection.enqueue(.frame(JSONText.object([("type", JSONText.quoted("ack")), ("id", JSONText.quoted(id))]))) }
+        } catch let error as PluginError {
+            reply(connection, id: id, error: error)
+        } catch is DeadlineExceeded {
+            reply(connection, id: id, error: PluginError(.unavailable, "frame '\(type)' was not handled in time"))
+        } catch {
+            logger.error("frame handler failed", metadata: ["type": "\(type)", "error": "\(error)"])
+            reply(connection, id: id, error: PluginError(.internalError, "internal error"))
+        }
+    }
+
+    private func reply(_ connection: RealtimeConnection, id: String?, error: PluginError) {
+        _ = connection.enqueue(.frame(JSONText.object([
+            ("type", JSONText.quoted("error")),
+            ("id", id.map(JSONText.quoted) ?? "null"),
+            ("error", JSONText.object([("code", JSONText.quoted(error.code.rawValue)), ("message", JSONText.quoted(error.message))])),
+        ])))
+    }
+
+    private func register(_ connection: RealtimeConnection) -> Bool {
+        let counts = state.withLock { state -> (all: Int, user: Int)? in
+            guard !state.shuttingDown else { return nil }
+            state.connections[connection.id] = connection
+            state.byUser[connection.principal.userId, default: []].insert(connection.id)
+            return (state.connections.count, state.byUser[connection.principal.userId]?.count ?? 0)
+        }
+        guard let counts else { return false }
+        metrics.sockets(open: counts.all)
+        announce("realtime.connected", connection, userConnections: counts.user)
+        return true
+    }
+
+    private func unregister(_ connection: RealtimeConnection) {
+        let (count, remaining) = state.withLock { state in
+            state.connections[connection.id] = nil
+            let user = connection.principal.userId
+            state.byUser[user]?.remove(connection.id)
+            if state.byUser[user]?.isEmpty == true { state.byUser[user] = nil }
+            return (state.connections.count, state.byUser[user]?.count ?? 0)
+        }
+        metrics.sockets(open: count)
+        announce("realtime.disconnected", connection, userConnections: remaining)
+    }
+
+    // MARK: Service
+
+    /// Waits for shutdown, then closes every socket with 1001 and waits (bounded) for them to go.
+    package func run() async throws {
+        // One heartbeat loop for every socket, rather than a ping task per socket.
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: self.configuration.socketHeartbeat)
+                    let open = self.state.withLock { Array($0.connections.values) }
+                    for connection in open { _ = connection.enqueue(.heartbeat) }
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        let open = state.withLock { state in
+            state.shuttingDown = true
+            return Array(state.connections.values)
+        }
+        for connection in open { connection.close(.shutdown) }
+        let deadline = ContinuousClock.now + configuration.drainTimeout
+        while connectionCount > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+/// Hands a client frame to its plugin; `false` when no plugin registered the type.
+package typealias FrameDispatch = @Sendable (ClientFrame) async throws -> Bool
+
+/// Connection ids: unique and time-ordered.
+package enum ConnectionID {
+    package static func make() -> String { "c" + EventID.make() }
+}
