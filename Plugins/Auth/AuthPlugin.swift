@@ -120,8 +120,8 @@ public final class AuthPlugin: QuikPlugin {
             let request = try JSONDecoder.quik.decode(AccountRequest.self, from: call.payload)
             return try JSONEncoder.quik.encode(try await service.account(request.userId))
         }
-        try context.subscribe("access.user_deactivated") { event in
-            guard let change = try? JSONDecoder.quik.decode(AuthEvent.self, from: event.payload), let userId = change.userId else { return }
+        try context.subscribe(HostTopic.userDeactivated) { event in
+            guard let change = try? event.decode(AccessChangeEvent.self), let userId = change.userId else { return }
             do {
                 try await service.database.transaction { transaction in
                     try await service.revokeAll(userId: userId, reason: "deactivated", in: transaction)

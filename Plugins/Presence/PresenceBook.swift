@@ -15,8 +15,8 @@ actor PresenceBook {
         /// No client frame for the idle period: shown `away` unless a status was chosen.
         var idle = false
         var lastActive = Date()
-        /// Bumped by every connect, so a pending offline timer from an earlier disconnect is void.
-        var generation = 0
+        /// When the grace period after the last socket closed ends; `nil` while connected.
+        var offlineAt: Date?
     }
 
     private var entries: [String: Entry] = [:]
@@ -30,7 +30,7 @@ actor PresenceBook {
         var entry = entries[user] ?? Entry()
         let before = entry.status
         entry.connections = max(connections, 1)
-        entry.generation += 1
+        entry.offlineAt = nil
         entry.idle = false
         entry.lastActive = Date()
         entry.lastSeen = Date()
@@ -39,22 +39,31 @@ actor PresenceBook {
         return entry.status == before ? nil : entry.status
     }
 
-    /// A socket closed; when it was the last, returns the generation the offline timer must still find.
-    func disconnected(_ user: String, remaining: Int) -> Int? {
-        guard var entry = entries[user] else { return nil }
+    /// A socket closed; when it was the last, the user goes offline after `grace` unless one comes back.
+    func disconnected(_ user: String, remaining: Int, grace: TimeInterval, now: Date = Date()) {
+        guard var entry = entries[user] else { return }
         entry.connections = remaining
-        entry.lastSeen = Date()
+        entry.lastSeen = now
+        if remaining == 0 { entry.offlineAt = now.addingTimeInterval(grace) }
         entries[user] = entry
-        return remaining == 0 ? entry.generation : nil
     }
 
-    /// The grace period ended: offline, unless a socket came back meanwhile.
-    func expire(_ user: String, generation: Int) -> Bool {
-        guard var entry = entries[user], entry.generation == generation, entry.connections == 0, entry.status != "offline" else { return false }
-        entry.status = "offline"
-        entry.choice = nil
-        entries[user] = entry
-        return true
+    /// Users whose grace period has ended: now offline.
+    func expire(now: Date = Date()) -> [String] {
+        var expired: [String] = []
+        for (user, var entry) in entries {
+            guard let offlineAt = entry.offlineAt, offlineAt <= now, entry.connections == 0 else { continue }
+            entry.offlineAt = nil
+            guard entry.status != "offline" else {
+                entries[user] = entry
+                continue
+            }
+            entry.status = "offline"
+            entry.choice = nil
+            entries[user] = entry
+            expired.append(user)
+        }
+        return expired
     }
 
     /// A client frame arrived; returns the new status when an idle user came back.

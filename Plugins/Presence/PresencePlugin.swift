@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import QuikPluginKit
 import QuikContracts
 import QuikSDK
@@ -7,14 +6,7 @@ import QuikSDK
 /// The `presence` plugin: online, away, dnd and offline, told to the people who
 /// share a workspace with the user as `presence.changed`.
 public final class PresencePlugin: QuikPlugin {
-    /// Turns idle users away; started in setup, stopped in shutdown.
-    private let sweeper = Mutex<Task<Void, Never>?>(nil)
-
     public init() {}
-
-    public func shutdown() async {
-        sweeper.withLock { $0 }?.cancel()
-    }
 
     public var manifest: PluginManifest {
         PluginManifest(
@@ -50,11 +42,6 @@ public final class PresencePlugin: QuikPlugin {
         enum CodingKeys: String, CodingKey { case userId, status, lastSeenAt }
     }
 
-    struct SocketEvent: Decodable {
-        var userId: String
-        var userConnections: Int
-    }
-
     public func setup(_ context: any PluginContext) async throws {
         let book = PresenceBook()
         let grace = context.settings["offline_grace_s"]?.doubleValue ?? 30
@@ -74,31 +61,25 @@ public final class PresencePlugin: QuikPlugin {
             }
         }
 
-        try context.subscribe("realtime.connected") { event in
-            guard let socket = try? JSONDecoder.quik.decode(SocketEvent.self, from: event.payload) else { return }
+        try context.subscribe(HostTopic.realtimeConnected) { event in
+            guard let socket = try? event.decode(SocketEvent.self) else { return }
             if let status = await book.connected(socket.userId, connections: socket.userConnections) { await announce(socket.userId, status) }
         }
-        try context.subscribe("realtime.disconnected") { event in
-            guard let socket = try? JSONDecoder.quik.decode(SocketEvent.self, from: event.payload),
-                let generation = await book.disconnected(socket.userId, remaining: socket.userConnections)
-            else { return }
-            // The grace period runs apart from the event queue, so other sockets' events are not held up.
-            Task {
-                try? await Task.sleep(for: .milliseconds(Int(grace * 1000)))
-                if await book.expire(socket.userId, generation: generation) { await announce(socket.userId, "offline") }
-            }
+        try context.subscribe(HostTopic.realtimeDisconnected) { event in
+            guard let socket = try? event.decode(SocketEvent.self) else { return }
+            await book.disconnected(socket.userId, remaining: socket.userConnections, grace: grace)
         }
-        try context.subscribe("realtime.activity") { event in
-            guard let socket = try? JSONDecoder.quik.decode(SocketEvent.self, from: event.payload) else { return }
+        try context.subscribe(HostTopic.realtimeActivity) { event in
+            guard let socket = try? event.decode(SocketEvent.self) else { return }
             if let status = await book.active(socket.userId) { await announce(socket.userId, status) }
         }
-        sweeper.withLock { sweeper in
-            sweeper = Task {
-                let interval = min(30, max(0.2, idleAfter / 4))
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
-                    for (user, status) in await book.sweep(idleAfter: idleAfter) { await announce(user, status) }
-                }
+        // One loop ends grace periods and turns idle users away, instead of a timer per socket.
+        try context.run("presence sweeper") {
+            let interval = min(30, max(0.05, min(idleAfter, grace) / 4))
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+                for user in await book.expire() { await announce(user, "offline") }
+                for (user, status) in await book.sweep(idleAfter: idleAfter) { await announce(user, status) }
             }
         }
         try context.onFrame("presence.set") { frame in

@@ -23,20 +23,23 @@ public enum DatabaseBenchmark {
         public var leaseP99Ms: Double
     }
 
-    /// Starts a private server under `directory` and returns its socket, for `database.url`.
-    public static func startServer(directory: String) async throws -> String {
+    /// A private server for a benchmark run, stopped with ``stop()``.
+    public struct Server: Sendable {
+        let server: EmbeddedMariaDB
+        /// Its Unix socket, for `database.url`.
+        public var socket: String { server.socketPath }
+
+        /// Stops the server and waits for it to exit.
+        public func stop() async { await server.stop() }
+    }
+
+    /// Starts a private server under `directory`.
+    public static func startServer(directory: String) async throws -> Server {
         var logger = Logger(label: "bench-db")
         logger.logLevel = .warning
         let server = EmbeddedMariaDB(directory: directory, logger: logger)
         try await server.start()
-        return server.socketPath
-    }
-
-    /// Stops the server ``startServer(directory:)`` started (this process owns it).
-    public static func stopServer(directory: String) async {
-        let server = EmbeddedMariaDB(directory: directory, logger: Logger(label: "bench-db"))
-        try? await server.start()
-        await server.stop()
+        return Server(server: server)
     }
 
     /// Fills a table on the server at `socket` and measures for `seconds` each.

@@ -150,7 +150,7 @@ public final class QuikHost: Sendable {
         for status in core.manager.statuses where status.state == .running {
             if let instance = core.runtime.instance(named: status.name) {
                 core.runtime.deactivate(instance)
-                await instance.plugin.shutdown()
+                await core.manager.drainAndStop(instance)
             }
         }
         await releaseDatabase()
@@ -177,8 +177,9 @@ public final class QuikHost: Sendable {
         let core = self.core
         let gateway = self.gateway
         let configuration = core.configuration
+        let limiter = RateLimiter(configuration: configuration.rateLimits)
         let application = Application(
-            responder: HostResponder(host: core),
+            responder: HostResponder(host: core, limiter: limiter),
             server: .http1WebSocketUpgrade(
                 // The gateway sends its own heartbeats from one loop; a ping task per socket costs memory.
                 configuration: .init(ws: .init(maxFrameSize: configuration.maxFrameBytes, autoPing: .disabled))
@@ -204,7 +205,7 @@ public final class QuikHost: Sendable {
         var services: [any Service] = []
         if let embedded = core.embedded { services.append(embedded) }
         // Stopped in reverse order: plugins, then the relay (delivering what they committed), then the bus drains.
-        services += [core.database, core.runtime.bus, core.database.relay, core.manager]
+        services += [core.database, core.runtime.bus, core.database.relay, core.manager, limiter]
         if configuration.devMode {
             services.append(PluginWatcher(manager: core.manager, configuration: configuration, logger: core.logger))
         }

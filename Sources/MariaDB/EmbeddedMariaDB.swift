@@ -32,6 +32,7 @@ package final class EmbeddedMariaDB: Service, Sendable {
 
     package var dataDirectory: String { directory + "/data" }
     package var socketPath: String { directory + "/mysqld.sock" }
+    private var temporaryDirectory: String { directory + "/tmp" }
     private var pidFile: String { directory + "/mysqld.pid" }
     private var ownerFile: String { directory + "/owner.pid" }
 
@@ -62,20 +63,22 @@ package final class EmbeddedMariaDB: Service, Sendable {
             try await waitUntilReady(timeout: .seconds(30))
             return
         }
+        // A temporary folder of its own: servers initialised side by side in one /tmp collide on temporary table names.
+        try files.createDirectory(atPath: temporaryDirectory, withIntermediateDirectories: true)
         if !files.fileExists(atPath: dataDirectory + "/mysql") {
             logger.info("initialising the embedded MariaDB", metadata: ["data": "\(dataDirectory)"])
             try await run(
                 try Self.tool("mariadb-install-db"),
                 [
                     "--no-defaults", "--datadir=\(dataDirectory)", "--user=\(OSUser.name)",
-                    "--auth-root-authentication-method=socket", "--skip-test-db",
+                    "--auth-root-authentication-method=socket", "--skip-test-db", "--tmpdir=\(temporaryDirectory)",
                 ])
         }
         let server = Process()
         server.executableURL = URL(fileURLWithPath: try Self.tool("mariadbd"))
         server.arguments = [
             "--no-defaults", "--datadir=\(dataDirectory)", "--socket=\(socketPath)", "--pid-file=\(pidFile)",
-            "--skip-networking", "--log-error=\(directory)/mysqld.log", "--user=\(OSUser.name)",
+            "--skip-networking", "--log-error=\(directory)/mysqld.log", "--user=\(OSUser.name)", "--tmpdir=\(temporaryDirectory)",
             "--max-allowed-packet=256M", "--max-connections=1000", "--innodb-buffer-pool-size=128M",
             "--innodb-flush-log-at-trx-commit=2", "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
             "--skip-log-bin", "--lower-case-table-names=0",

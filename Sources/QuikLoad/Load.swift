@@ -53,7 +53,8 @@ struct Load {
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         let databaseDirectory = "/tmp/quikapp-load-db-\(getpid())"
         print("quikapp-load on \(ProcessInfo.processInfo.activeProcessorCount) cores: \(options.users) members, \(options.posters) posters, \(options.sockets) sockets")
-        let socket = try await DatabaseBenchmark.startServer(directory: databaseDirectory)
+        let database = try await DatabaseBenchmark.startServer(directory: databaseDirectory)
+        let socket = database.socket
         let port = Int.random(in: 20000...40000)
         let server = try startServer(build: build, scratch: scratch, socket: socket, port: port)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: {
@@ -71,7 +72,7 @@ struct Load {
         try? await client.shutdown()
         server.terminate()
         server.waitUntilExit()
-        await DatabaseBenchmark.stopServer(directory: databaseDirectory)
+        await database.stop()
         try? FileManager.default.removeItem(atPath: scratch)
     }
 
@@ -83,6 +84,8 @@ struct Load {
               port: \(port)
               state_dir: \(scratch)/state
               socket_queue_capacity: 4096
+              rate_limits:
+                enabled: false
             database:
               url: \(socket)
               schema_prefix: \(prefix)

@@ -18,21 +18,18 @@ package final class OnceContinuation<T: Sendable>: Sendable {
     }
 }
 
-/// A one-off timer on a Dispatch queue: no task, cancelled for the price of a flag.
-// DispatchWorkItem is thread-safe (cancel is atomic) but not marked Sendable.
-package struct DeadlineTimer: @unchecked Sendable {
-    private let item: DispatchWorkItem
+/// A one-off timer on the shared ``TimerWheel``: no task and no system timer per
+/// deadline; cancelling it is a dictionary removal.
+package struct DeadlineTimer: Sendable {
+    private let id: UInt64
 
-    /// Runs `action` once `deadline` has passed, unless cancelled first.
+    /// Runs `action` once `deadline` has passed (within a tick, 5 ms), unless cancelled first.
+    /// `action` never runs on the caller's thread, so it may take locks the caller holds.
     package init(at deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) {
-        item = DispatchWorkItem(block: action)
-        let remaining = max(.zero, deadline - ContinuousClock.now)
-        let (seconds, attoseconds) = remaining.components
-        let nanoseconds = Int(clamping: seconds.multipliedReportingOverflow(by: 1_000_000_000).partialValue) + Int(attoseconds / 1_000_000_000)
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds), execute: item)
+        id = TimerWheel.shared.schedule(at: deadline, action)
     }
 
-    package func cancel() { item.cancel() }
+    package func cancel() { TimerWheel.shared.cancel(id) }
 }
 
 /// Runs blocking `work` on `queue` and waits for it until `deadline`. Past the

@@ -72,6 +72,12 @@ public protocol PluginContext: Sendable {
 
     /// Sends an email through the host's mailer (SMTP, or `.eml` files in development). Since SDK 1.3.
     func sendMail(_ message: MailMessage) async throws
+
+    /// Runs `body` in the background for as long as this version of the plugin runs,
+    /// such as a periodic sweep. The host cancels it and waits for it to end when the
+    /// version stops (shutdown, or a reload replacing it), before `shutdown()`;
+    /// `body` should return soon after cancellation. `name` appears in the host's logs. Since SDK 1.4.
+    func run(_ name: String, _ body: @escaping @Sendable () async -> Void) throws
 }
 
 extension PluginContext {
@@ -92,6 +98,11 @@ extension PluginContext {
     /// Refuses, as a host older than SDK 1.3 would.
     public func sendMail(_ message: MailMessage) async throws {
         throw PluginError(.unavailable, "this host has no mailer")
+    }
+
+    /// Refuses, as a host older than SDK 1.4 would.
+    public func run(_ name: String, _ body: @escaping @Sendable () async -> Void) throws {
+        throw PluginError(.unavailable, "this host does not run plugin tasks")
     }
 
     /// Throws `forbidden` unless `principal` holds `permission` in `scope`.

@@ -208,9 +208,9 @@ package final class HostAccess: Sendable {
         let pattern = try! TopicPattern("access.**")
         return [
             EventBus.Subscription(pattern: pattern, plugin: "host") { [weak self] event in
-                guard let self, let change = try? JSONDecoder.quik.decode(AccessChange.self, from: event.payload) else { return }
+                guard let self, let change = try? JSONDecoder.quik.decode(AccessChangeEvent.self, from: event.payload) else { return }
                 if let user = change.userId { self.invalidate(user: user) }
-                if event.topic == "access.role_defined", let workspace = change.scope.flatMap(PermissionScope.init(parsing:))?.workspaceId {
+                if event.topic == HostTopic.roleDefined, let workspace = change.scope.flatMap(PermissionScope.init(parsing:))?.workspaceId {
                     self.invalidate(workspace: workspace)
                 }
             }
@@ -248,7 +248,7 @@ package final class HostAccess: Sendable {
         }
         let set = Set(permissions)
         let schema = self.schema
-        _ = try await write("access.role_defined", AccessChange(userId: nil, role: name, scope: scope.description, actor: actor, permissions: set.sorted())) {
+        _ = try await write(HostTopic.roleDefined, AccessChangeEvent(userId: nil, role: name, scope: scope.description, actor: actor, permissions: set.sorted())) {
             connection in
             _ = try await connection.perform(
                 """
@@ -265,7 +265,7 @@ package final class HostAccess: Sendable {
         try await checkAssignable(role, in: scope)
         try checkUser(userId)
         let schema = self.schema
-        _ = try await write("access.role_assigned", AccessChange(userId: userId, role: role, scope: scope.description, actor: actor)) {
+        _ = try await write(HostTopic.roleAssigned, AccessChangeEvent(userId: userId, role: role, scope: scope.description, actor: actor)) {
             connection in
             try await connection.perform(
                 "INSERT IGNORE INTO \(schema).role_assignments (user_id, scope, role, assigned_at) VALUES (?, ?, ?, ?)",
@@ -277,7 +277,7 @@ package final class HostAccess: Sendable {
 
     package func removeRole(_ role: String, from userId: String, in scope: PermissionScope, actor: String?) async throws {
         let schema = self.schema
-        _ = try await write("access.role_removed", AccessChange(userId: userId, role: role, scope: scope.description, actor: actor)) {
+        _ = try await write(HostTopic.roleRemoved, AccessChangeEvent(userId: userId, role: role, scope: scope.description, actor: actor)) {
             connection in
             try await connection.perform(
                 "DELETE FROM \(schema).role_assignments WHERE user_id = ? AND scope = ? AND role = ?",
@@ -315,7 +315,7 @@ package final class HostAccess: Sendable {
         try checkUser(userId)
         let schema = self.schema
         _ = try await write(
-            deactivated ? "access.user_deactivated" : "access.user_reactivated", AccessChange(userId: userId, role: nil, scope: nil, actor: actor)
+            deactivated ? HostTopic.userDeactivated : HostTopic.userReactivated, AccessChangeEvent(userId: userId, role: nil, scope: nil, actor: actor)
         ) { connection in
             if deactivated {
                 try await connection.perform(
@@ -349,7 +349,7 @@ package final class HostAccess: Sendable {
     /// rows, writes `topic` to the host's outbox in the same transaction; the relay
     /// publishes it once committed. Returns the rows changed.
     private func write(
-        _ topic: String, _ event: AccessChange, _ change: @Sendable (MySQLConnection) async throws -> Int
+        _ topic: String, _ event: AccessChangeEvent, _ change: @Sendable (MySQLConnection) async throws -> Int
     ) async throws -> Int {
         let payload = try JSONEncoder.quik.encode(event)
         let changed = try await database.hostPool.withConnection { connection in
@@ -371,13 +371,4 @@ package final class HostAccess: Sendable {
         if changed > 0 { database.relay.wake(HostCore.outboxSource) }
         return changed
     }
-}
-
-/// The payload of `access.*` events.
-package struct AccessChange: Codable, Sendable {
-    package var userId: String?
-    package var role: String?
-    package var scope: String?
-    package var actor: String?
-    package var permissions: [String]?
 }

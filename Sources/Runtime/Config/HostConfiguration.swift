@@ -39,6 +39,8 @@ public struct HostConfiguration: Sendable {
     public var accessManagers: [String] = ["auth", "user", "permission", "admin", "workspace"]
     /// How mail is sent.
     public var mail = MailConfiguration()
+    /// Rate limits per caller and route class (`server.rate_limits`).
+    public var rateLimits = RateLimitConfiguration()
     /// Development mode: watch plugin libraries and reload them when they change.
     public var devMode: Bool = false
     /// How often dev mode looks at plugin libraries. Default 300 ms.

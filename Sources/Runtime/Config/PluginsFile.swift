@@ -63,7 +63,7 @@ public enum PluginsFile {
         let keys = [
             "host", "port", "request_timeout_s", "max_body_bytes", "hook_timeout_ms", "setup_timeout_s",
             "event_queue_capacity", "socket_queue_capacity", "max_frame_bytes", "drain_timeout_s", "plugin_dir",
-            "state_dir", "reload_poll_ms", "token_issuer", "access_managers",
+            "state_dir", "reload_poll_ms", "token_issuer", "access_managers", "rate_limits",
         ]
         for (keyNode, value) in try reader.mapping(node, key: "server") {
             let key = try reader.key(keyNode)
@@ -84,7 +84,42 @@ public enum PluginsFile {
             case "token_issuer": configuration.tokenIssuer = try reader.string(value, key: path)
             case "access_managers": configuration.accessManagers = try reader.strings(value, key: path)
             case "reload_poll_ms": configuration.reloadPollInterval = .milliseconds(try reader.int(value, key: path, range: 10...60_000))
+            case "rate_limits": try readRateLimits(value, into: &configuration.rateLimits, reader: reader)
             default: throw reader.unknownKey(path, at: keyNode, expected: keys)
+            }
+        }
+    }
+
+    /// `server.rate_limits: {enabled, read, write, anonymous, frames}`, each class `{requests, per_seconds, burst}`.
+    private static func readRateLimits(_ node: Node, into limits: inout RateLimitConfiguration, reader: NodeReader) throws {
+        let classes = ["enabled", "read", "write", "anonymous", "frames"]
+        for (keyNode, value) in try reader.mapping(node, key: "server.rate_limits") {
+            let key = try reader.key(keyNode)
+            let path = "server.rate_limits.\(key)"
+            guard key != "enabled" else {
+                limits.enabled = try reader.bool(value, key: path)
+                continue
+            }
+            var requests = 0
+            var perSeconds = 1.0
+            var burst: Int?
+            for (fieldNode, field) in try reader.mapping(value, key: path) {
+                let name = try reader.key(fieldNode)
+                switch name {
+                case "requests": requests = try reader.int(field, key: "\(path).requests", range: 1...1_000_000)
+                case "per_seconds": perSeconds = try reader.double(field, key: "\(path).per_seconds", above: 0)
+                case "burst": burst = try reader.int(field, key: "\(path).burst", range: 1...1_000_000)
+                default: throw reader.unknownKey("\(path).\(name)", at: fieldNode, expected: ["requests", "per_seconds", "burst"])
+                }
+            }
+            guard requests > 0 else { throw ConfigurationError("expected 'requests'", key: path, at: reader.location(value)) }
+            let limit = RateLimit(requests: requests, perSeconds: perSeconds, burst: burst)
+            switch key {
+            case "read": limits.read = limit
+            case "write": limits.write = limit
+            case "anonymous": limits.anonymous = limit
+            case "frames": limits.frames = limit
+            default: throw reader.unknownKey(path, at: keyNode, expected: classes)
             }
         }
     }

@@ -75,8 +75,8 @@ package final class PluginManager: Service, Sendable {
         // Announced once every plugin has subscribed, so an auditor set up late still hears of the early ones.
         for status in statuses {
             runtime.publishHostEvent(
-                status.state == .running ? "host.plugin_loaded" : "host.plugin_failed",
-                PluginEventPayload(name: status.name, version: status.version, state: status.state.rawValue, error: status.error))
+                status.state == .running ? HostTopic.pluginLoaded : HostTopic.pluginFailed,
+                PluginLifecycleEvent(name: status.name, version: status.version, state: status.state.rawValue, error: status.error))
         }
     }
 
@@ -125,12 +125,12 @@ package final class PluginManager: Service, Sendable {
             if let previous { retire.yield(previous) }
             logger.info("plugin reloaded", metadata: ["plugin": "\(name)", "version": "\(instance.manifest.version)"])
             runtime.publishHostEvent(
-                "host.plugin_reloaded", PluginEventPayload(name: name, version: instance.manifest.version, state: "running", error: nil))
+                HostTopic.pluginReloaded, PluginLifecycleEvent(name: name, version: instance.manifest.version, state: "running", error: nil))
             return state.withLock { $0.statuses[name]! }
         } catch {
             logger.error("plugin reload failed; the previous version keeps serving", metadata: ["plugin": "\(name)", "error": "\(error)"])
             runtime.publishHostEvent(
-                "host.plugin_reload_failed", PluginEventPayload(name: name, version: nil, state: "failed", error: error.message))
+                HostTopic.pluginReloadFailed, PluginLifecycleEvent(name: name, version: nil, state: "failed", error: error.message))
             state.withLock { state in
                 if previous != nil {
                     state.statuses[name]?.lastReloadError = error.message
@@ -219,10 +219,13 @@ package final class PluginManager: Service, Sendable {
         do {
             try await withDeadline(configuration.setupTimeout) { try await plugin.setup(context) }
         } catch let error as DeadlineExceeded {
+            await instance.tasks.stop(timeout: configuration.drainTimeout)
             throw PluginLoadError(.setupFailed, "setup did not finish: \(error)")
         } catch let error as PluginError {
+            await instance.tasks.stop(timeout: configuration.drainTimeout)
             throw PluginLoadError(.setupFailed, "setup refused: \(error.message)")
         } catch {
+            await instance.tasks.stop(timeout: configuration.drainTimeout)
             throw PluginLoadError(.setupFailed, "setup threw: \(error)")
         }
         instance.registrations.withLock { $0.sealed = true }
@@ -276,36 +279,34 @@ package final class PluginManager: Service, Sendable {
     /// plugin in reverse set-up order once its in-flight work is done.
     package func run() async throws {
         await withDiscardingTaskGroup { group in
-            group.addTask {
-                try? await gracefulShutdown()
-                self.retire.finish()
+            group.addTask { await self.runtime.backgroundTasks.run() }
+            await withDiscardingTaskGroup { retiring in
+                retiring.addTask {
+                    try? await gracefulShutdown()
+                    self.retire.finish()
+                }
+                for await instance in retired {
+                    retiring.addTask { await self.drainAndStop(instance) }
+                }
             }
-            for await instance in retired {
-                group.addTask { await self.drainAndStop(instance) }
+            let order = state.withLock { $0.order }
+            for name in order.reversed() {
+                guard let instance = runtime.instance(named: name) else { continue }
+                runtime.deactivate(instance)
+                await drainAndStop(instance)
             }
-        }
-        let order = state.withLock { $0.order }
-        for name in order.reversed() {
-            guard let instance = runtime.instance(named: name) else { continue }
-            runtime.deactivate(instance)
-            await drainAndStop(instance)
+            runtime.backgroundTasks.finish()
         }
     }
 
-    private func drainAndStop(_ instance: PluginInstance) async {
+    /// Waits (bounded) for the version's in-flight work, stops its background tasks, then calls `shutdown()`.
+    package func drainAndStop(_ instance: PluginInstance) async {
         let deadline = ContinuousClock.now + configuration.drainTimeout
         while instance.inflight > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(5))
         }
+        await instance.tasks.stop(timeout: configuration.drainTimeout)
         await instance.plugin.shutdown()
         logger.debug("plugin version stopped", metadata: ["plugin": "\(instance.name)", "version": "\(instance.manifest.version)"])
     }
-}
-
-/// The payload of `host.plugin_*` events.
-package struct PluginEventPayload: Encodable, Sendable {
-    package let name: String
-    package let version: String?
-    package let state: String
-    package let error: String?
 }

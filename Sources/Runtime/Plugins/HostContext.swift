@@ -46,6 +46,16 @@ package struct HostContext: PluginContext {
         }
     }
 
+    package func run(_ name: String, _ body: @escaping @Sendable () async -> Void) throws {
+        let logger = runtime.logger
+        let plugin = pluginName
+        runtime.backgroundTasks.submit({
+            logger.debug("plugin task started", metadata: ["plugin": "\(plugin)", "task": "\(name)"])
+            await body()
+            logger.debug("plugin task ended", metadata: ["plugin": "\(plugin)", "task": "\(name)"])
+        }, for: instance.tasks)
+    }
+
     package func onFrame(_ type: String, handler: @escaping FrameHandler) throws {
         guard type != "ping", Topic.isValid(type) || !type.contains(".") && !type.isEmpty else {
             throw PluginError(.forbidden, "frame type '\(type)' is reserved or malformed")

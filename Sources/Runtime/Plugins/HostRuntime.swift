@@ -30,6 +30,8 @@ package final class HostRuntime: Sendable {
     package let tokens: TokenService
     package let access: HostAccess
     package let mailer: any Mailer
+    /// Plugins' background tasks, run by the plugin manager's service.
+    package let backgroundTasks = PluginTaskRunner()
     private let tables = Mutex(Tables())
 
     package init(

@@ -17,6 +17,8 @@ package final class PluginInstance: Sendable {
     package let database: PluginDatabaseHandle?
     package let loadedAt: Date
     package let registrations = Mutex(Registrations())
+    /// Its background tasks (`context.run`).
+    package let tasks = PluginTasks()
     private let inflightCount = Atomic<Int>(0)
 
     private static let nextID = Atomic<Int>(0)

@@ -16,9 +16,11 @@ package struct HostResponder: HTTPResponder {
     package typealias Context = HostRequestContext
 
     package let host: HostCore
+    package let limiter: RateLimiter
 
-    package init(host: HostCore) {
+    package init(host: HostCore, limiter: RateLimiter) {
         self.host = host
+        self.limiter = limiter
     }
 
     package func respond(to request: Request, context: HostRequestContext) async throws -> Response {
@@ -90,6 +92,7 @@ package struct HostResponder: HTTPResponder {
         if let builtin = host.builtinRoutes.first(where: { $0.method == method && $0.path == path }) {
             label = path
             let principal = try await authenticate(request, required: builtin.options.requiresAuthentication)
+            try limiter.check(method: method, principal: principal, remoteAddress: remoteAddress, route: path, own: builtin.options.rateLimit)
             let pluginRequest = try await makePluginRequest(
                 request, requestId: requestId, remoteAddress: remoteAddress, parameters: [:], principal: principal)
             return makeResponse(try await withDeadline(host.configuration.requestTimeout) { try await builtin.handler(pluginRequest) })
@@ -113,6 +116,7 @@ package struct HostResponder: HTTPResponder {
             }
             matchedLabel = "/api/v1/\(mount)\(route.pattern.description == "/" ? "" : route.pattern.description)"
             let principal = try await authenticate(request, required: route.options.requiresAuthentication)
+            try limiter.check(method: method, principal: principal, remoteAddress: remoteAddress, route: matchedLabel ?? "", own: route.options.rateLimit)
             let pluginRequest = try await makePluginRequest(
                 request, requestId: requestId, remoteAddress: remoteAddress, parameters: parameters, principal: principal)
             let deadline = route.options.timeoutSeconds.map { Duration.milliseconds(Int64($0 * 1000)) } ?? timeout

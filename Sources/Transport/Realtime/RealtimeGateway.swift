@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOWebSocket
 import QuikMariaDB
 import QuikRuntime
 import QuikSDK
@@ -23,6 +24,8 @@ package final class RealtimeGateway: RealtimeHub, Service, Sendable {
     private let metrics: HostMetrics
     private let logger: Logger
     private let bus: EventBus
+    /// Sockets to close, carried out by ``run()``.
+    private let closings = AsyncStream.makeStream(of: Closing.self)
 
     package init(configuration: HostConfiguration, metrics: HostMetrics, bus: EventBus, logger: Logger) {
         self.configuration = configuration
@@ -31,7 +34,8 @@ package final class RealtimeGateway: RealtimeHub, Service, Sendable {
         self.logger = logger
     }
 
-    /// `realtime.connected`, `realtime.disconnected` and `realtime.activity`, so that presence can follow sockets.
+    /// `realtime.connected`, `realtime.disconnected` and `realtime.activity` (a ``SocketEvent``,
+    /// written by hand: activity is published for every client frame), so that presence can follow sockets.
     private func announce(_ topic: String, _ connection: RealtimeConnection, userConnections: Int) {
         let payload = JSONText.object([
             ("user_id", JSONText.quoted(connection.principal.userId)),
@@ -99,14 +103,14 @@ package final class RealtimeGateway: RealtimeHub, Service, Sendable {
         dispatch: @escaping FrameDispatch
     ) async {
         guard let principal else {
-            try? await outbound.close(.unknown(RealtimeCloseCode.unauthorized), reason: "unauthorized")
+            await refuse(RealtimeCloseCode.unauthorized, "unauthorized", inbound: inbound, outbound: outbound)
             return
         }
         let connection = RealtimeConnection(
             id: ConnectionID.make(), principal: principal, capacity: configuration.socketQueueCapacity, channel: channel)
-        // Closing is rare, so it gets its own task only when it happens.
+        // Closing is rare: the gateway's service runs it when it happens.
         connection.onClose { reason in
-            Task { await self.enforceClose(reason, outbound: outbound, channel: channel) }
+            self.closings.continuation.yield(Closing(reason: reason, outbound: outbound, channel: channel))
         }
         // `hello` is written before the connection is registered: until then no sender can
         // reach it, so nothing can overtake it.
@@ -116,7 +120,7 @@ package final class RealtimeGateway: RealtimeHub, Service, Sendable {
             ("connection_id", JSONText.quoted(connection.id)),
         ])))
         guard register(connection) else {
-            try? await outbound.close(.unknown(RealtimeCloseCode.goingAway), reason: "server shutting down")
+            await refuse(RealtimeCloseCode.goingAway, "server shutting down", inbound: inbound, outbound: outbound)
             return
         }
         defer { unregister(connection) }
@@ -125,10 +129,27 @@ package final class RealtimeGateway: RealtimeHub, Service, Sendable {
         connection.finish()
     }
 
+    /// Closes a socket the gateway will not serve. The close frame goes out without
+    /// finishing the writer, so no FIN follows on its heels: a client still completing
+    /// its upgrade that reads the 101, the close frame and the FIN in one pass loses the
+    /// frame and the end of stream both (swift-nio's HTTP decoder drops bytes read
+    /// with EOF while the upgrade removes it) and waits forever. The connection ends
+    /// when the client answers the close, or after 5 s.
+    private func refuse(_ code: UInt16, _ reason: String, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+        var payload = ByteBuffer()
+        payload.writeInteger(code)
+        payload.writeString(reason)
+        try? await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)))
+        _ = try? await withDeadline(.seconds(5)) {
+            for try await _ in inbound.messages(maxSize: 1 << 16) {}
+        }
+    }
+
     /// Sends the close frame after the frames already written. A slow client's socket
     /// is stuck behind unsent data: give it a moment, then drop the connection. On
     /// shutdown or revocation the channel is dropped only if the close handshake stalls.
-    private func enforceClose(_ reason: RealtimeConnection.CloseReason, outbound: WebSocketOutboundWriter, channel: any Channel) async {
+    private func enforceClose(_ closing: Closing) async {
+        let (reason, outbound, channel) = (closing.reason, closing.outbound, closing.channel)
         let (code, text, patience): (UInt16, String, Duration) =
             switch reason {
             case .slowConsumer: (RealtimeCloseCode.slowConsumer, "send queue overflow", .seconds(1))
@@ -146,14 +167,22 @@ package final class RealtimeGateway: RealtimeHub, Service, Sendable {
     }
 
     private func read(_ connection: RealtimeConnection, from inbound: WebSocketInboundStream, dispatch: FrameDispatch) async {
+        // A socket sending faster than its limit is read more slowly: the flood backs up
+        // in its own TCP connection, and no other socket waits.
+        let limit = configuration.rateLimits.frames
+        var bucket = TokenBucket(rate: Double(limit.requests) / limit.perSeconds, capacity: Double(limit.burst), now: .now)
         do {
             for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
+                if configuration.rateLimits.enabled, let wait = bucket.take(now: .now) {
+                    try await Task.sleep(for: wait)
+                    _ = bucket.take(now: .now)
+                }
                 guard case .text(let text) = message else {
                     reply(connection, id: nil, error: PluginError(.badRequest, "frames are JSON text"))
                     continue
                 }
                 // Every client frame is a sign of life (presence turns idle users away).
-                announce("realtime.activity", connection, userConnections: 0)
+                announce(HostTopic.realtimeActivity, connection, userConnections: 0)
                 await handle(text, on: connection, dispatch: dispatch)
             }
         } catch {
@@ -214,7 +243,7 @@ package final class RealtimeGateway: RealtimeHub, Service, Sendable {
         }
         guard let counts else { return false }
         metrics.sockets(open: counts.all)
-        announce("realtime.connected", connection, userConnections: counts.user)
+        announce(HostTopic.realtimeConnected, connection, userConnections: counts.user)
         return true
     }
 
@@ -227,15 +256,16 @@ package final class RealtimeGateway: RealtimeHub, Service, Sendable {
             return (state.connections.count, state.byUser[user]?.count ?? 0)
         }
         metrics.sockets(open: count)
-        announce("realtime.disconnected", connection, userConnections: remaining)
+        announce(HostTopic.realtimeDisconnected, connection, userConnections: remaining)
     }
 
     // MARK: Service
 
-    /// Waits for shutdown, then closes every socket with 1001 and waits (bounded) for them to go.
+    /// Sends heartbeats and closes sockets as asked; on shutdown closes every socket
+    /// with 1001 and waits (bounded) for them to go.
     package func run() async throws {
-        // One heartbeat loop for every socket, rather than a ping task per socket.
         await withDiscardingTaskGroup { group in
+            // One heartbeat loop for every socket, rather than a ping task per socket.
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: self.configuration.socketHeartbeat)
@@ -243,18 +273,33 @@ package final class RealtimeGateway: RealtimeHub, Service, Sendable {
                     for connection in open { _ = connection.enqueue(.heartbeat) }
                 }
             }
+            group.addTask {
+                await withDiscardingTaskGroup { closers in
+                    for await closing in self.closings.stream {
+                        closers.addTask { await self.enforceClose(closing) }
+                    }
+                }
+            }
             try? await gracefulShutdown()
+            let open = state.withLock { state in
+                state.shuttingDown = true
+                return Array(state.connections.values)
+            }
+            for connection in open { connection.close(.shutdown) }
+            let deadline = ContinuousClock.now + configuration.drainTimeout
+            while connectionCount > 0, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            closings.continuation.finish()
             group.cancelAll()
         }
-        let open = state.withLock { state in
-            state.shuttingDown = true
-            return Array(state.connections.values)
-        }
-        for connection in open { connection.close(.shutdown) }
-        let deadline = ContinuousClock.now + configuration.drainTimeout
-        while connectionCount > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+    }
+
+    /// A socket the server is closing, for the service to carry out.
+    private struct Closing: Sendable {
+        let reason: RealtimeConnection.CloseReason
+        let outbound: WebSocketOutboundWriter
+        let channel: any Channel
     }
 }
 

@@ -28,6 +28,8 @@ struct TestHost {
         configuration.drainTimeout = .seconds(2)
         configuration.database.url = try await TestDatabase.socket()
         configuration.database.schemaPrefix = TestDatabase.uniquePrefix()
+        // Tests call faster than any person; the rate-limit tests turn limits back on.
+        configuration.rateLimits.enabled = false
         tweak(&configuration)
         return try await start(configuration: configuration)
     }

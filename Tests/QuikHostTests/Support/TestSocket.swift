@@ -3,11 +3,14 @@ import HummingbirdWSClient
 import Logging
 import Synchronization
 
+@testable import QuikSupport
+
 /// A realtime client for tests: collects every frame it receives and sends what it is told.
 final class TestSocket: Sendable {
     private let inbox = Inbox()
     private let outgoing: AsyncStream<String>.Continuation
-    let closed: Task<UInt16?, any Error>
+    /// The close code, once the socket is closed.
+    let closed: Closed
 
     /// Connects to the host's realtime socket. With `reading: false` the client never
     /// reads, as a stuck client would, so the server's sends back up.
@@ -18,7 +21,7 @@ final class TestSocket: Sendable {
         var logger = Logger(label: "test-socket")
         logger.logLevel = .critical
         let inbox = self.inbox
-        closed = Task {
+        closed = Closed(task: Task {
             let close = try await WebSocketClient.connect(
                 url: "ws://127.0.0.1:\(port)/api/v1/realtime\(query)",
                 configuration: .init(maxFrameSize: 1 << 22),
@@ -40,7 +43,28 @@ final class TestSocket: Sendable {
                 }
             }
             return close.map { UInt16(webSocketErrorCode: $0.closeCode) }
+        })
+    }
+
+    /// How a test waits for the close: bounded, so a close that never completes fails the
+    /// test (cancelling the client) instead of hanging the run.
+    struct Closed: Sendable {
+        let task: Task<UInt16?, any Error>
+
+        /// The close code the client saw, within 15 s.
+        var value: UInt16? {
+            get async throws {
+                do {
+                    return try await withDeadline(.seconds(15)) { try await task.value }
+                } catch is DeadlineExceeded {
+                    task.cancel()
+                    throw TestFailure("the socket did not close within 15 s")
+                }
+            }
         }
+
+        /// Stops the client.
+        func cancel() { task.cancel() }
     }
 
     func send(_ text: String) { outgoing.yield(text) }

@@ -6,12 +6,43 @@ public struct RouteOptions: Sendable {
     public var summary: String
     /// A deadline for this route in seconds, overriding the host's (default 30 s); `nil` keeps the host's.
     public var timeoutSeconds: Double?
+    /// Query and header parameters, for the OpenAPI document. Since SDK 1.4.
+    public var parameters: [APIParameter] = []
+    /// The request body's schema; `nil` for none. Since SDK 1.4.
+    public var requestBody: APISchema? = nil
+    /// The request body's media type. Default `application/json`. Since SDK 1.4.
+    public var requestContentType: String = "application/json"
+    /// The successful response's schema; `nil` for none (as with 204). Since SDK 1.4.
+    public var response: APISchema? = nil
+    /// The successful response's status. Default 200. Since SDK 1.4.
+    public var responseStatus: Int = 200
+    /// This route's own rate limit per caller, instead of its route class's; `nil` keeps the class's. Since SDK 1.4.
+    public var rateLimit: RateLimit? = nil
 
     /// Creates options; by default a route needs an authenticated caller.
     public init(requiresAuthentication: Bool = true, summary: String = "", timeoutSeconds: Double? = nil) {
         self.requiresAuthentication = requiresAuthentication
         self.summary = summary
         self.timeoutSeconds = timeoutSeconds
+    }
+
+    /// These options with the route's query parameters, request body and response described. Since SDK 1.4.
+    public func documented(
+        query: [APIParameter] = [], body: APISchema? = nil, response: APISchema? = nil, status: Int = 200
+    ) -> RouteOptions {
+        var options = self
+        options.parameters += query
+        options.requestBody = body ?? options.requestBody
+        options.response = response ?? options.response
+        options.responseStatus = status
+        return options
+    }
+
+    /// These options with a rate limit of the route's own. Since SDK 1.4.
+    public func limited(_ limit: RateLimit) -> RouteOptions {
+        var options = self
+        options.rateLimit = limit
+        return options
     }
 }
 
