@@ -104,6 +104,27 @@ struct RealtimeTests {
         }
     }
 
+    @Test("a refused socket gets its 4401 close frame with no end of stream behind it until the client answers the close")
+    func refusedSocketAwaitsTheClientsClose() async throws {
+        try await TestHost.with(yaml: Self.yaml) { host in
+            let raw = try RawSocket(port: host.port)
+            raw.write(Array((
+                "GET /api/v1/realtime?token=forged HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8))
+            // A client still in its upgrade reads all of this in one pass; a FIN in it would be lost with the frame.
+            let first = raw.read(for: .milliseconds(600))
+            #expect(String(decoding: first.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 101"))
+            let closeFrame: [UInt8] = [0x88, 14, 0x11, 0x31] + Array("unauthorized".utf8)
+            #expect(first.bytes.suffix(closeFrame.count).elementsEqual(closeFrame), "the close frame with 4401")
+            #expect(!first.ended, "no FIN until the client has answered")
+            // The client's close: masked, code 4401.
+            let mask: [UInt8] = [1, 2, 3, 4]
+            raw.write([0x88, 0x82] + mask + [0x11 ^ mask[0], 0x31 ^ mask[1]])
+            let rest = raw.read(for: .seconds(3))
+            #expect(rest.ended, "the server ends the connection once the close handshake is done")
+        }
+    }
+
     @Test("events reach every socket of the addressed users and group members, and no one else")
     func audiences() async throws {
         try await TestHost.with(yaml: Self.yaml) { host in

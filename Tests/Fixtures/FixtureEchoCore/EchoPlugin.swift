@@ -1,5 +1,6 @@
 import Foundation
 import QuikSDK
+import Synchronization
 
 /// The fixture most host tests drive: routes of every kind, a frame type, a
 /// service, a hook, events. Built twice (FixtureEchoV1, FixtureEchoV2) so that
@@ -17,7 +18,10 @@ public final class EchoPlugin: QuikPlugin {
             version: version,
             mount: "echo",
             capabilities: PluginCapabilities(publishes: ["echo"], declaresHooks: ["echo.will_say"], frames: ["echo.*"]),
-            settings: [SettingSpec(key: "greeting", kind: .string, defaultValue: .string("hello"), help: "What /hello says")],
+            settings: [
+                SettingSpec(key: "greeting", kind: .string, defaultValue: .string("hello"), help: "What /hello says"),
+                SettingSpec(key: "journal", kind: .string, defaultValue: .string(""), help: "A file where the background task and shutdown note when they end"),
+            ],
             summary: "Test fixture")
     }
 
@@ -34,10 +38,45 @@ public final class EchoPlugin: QuikPlugin {
         var userIds: [String]
     }
 
+    /// Notes a line in the journal file, when the deployment gave one.
+    static func note(_ line: String, in journal: String) {
+        guard !journal.isEmpty, let handle = FileHandle(forWritingAtPath: journal) ?? {
+            FileManager.default.createFile(atPath: journal, contents: nil)
+            return FileHandle(forWritingAtPath: journal)
+        }() else { return }
+        handle.seekToEndOfFile()
+        handle.write(Data((line + "\n").utf8))
+        try? handle.close()
+    }
+
+    private let journal = Mutex("")
+
+    public func shutdown() async {
+        Self.note("\(version) shutdown", in: journal.withLock { $0 })
+    }
+
     public func setup(_ context: any PluginContext) async throws {
         let greeting = context.settings["greeting"]?.stringValue ?? "hello"
         let version = self.version
         let open = RouteOptions(requiresAuthentication: false)
+        let journal = context.settings["journal"]?.stringValue ?? ""
+        self.journal.withLock { $0 = journal }
+
+        // A background task owned by this version: it ticks until the host cancels it.
+        let ticks = Ticks()
+        try context.run("ticker") {
+            while !Task.isCancelled {
+                ticks.count.add(1, ordering: .relaxed)
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            Self.note("\(version) task ended", in: journal)
+        }
+        try context.addRoute(.get, "/ticks", options: open) { _ in
+            try .json(["version": version, "ticks": String(ticks.count.load(ordering: .relaxed))])
+        }
+        try context.addRoute(.get, "/limited", options: open.limited(RateLimit(requests: 1, perSeconds: 60, burst: 2))) { _ in
+            try .json(["version": version])
+        }
 
         try context.addRoute(.get, "/hello", options: RouteOptions(requiresAuthentication: false, summary: "Says hello")) { _ in
             try .json(["version": version, "greeting": greeting])
@@ -120,4 +159,9 @@ public final class EchoPlugin: QuikPlugin {
             return try JSONEncoder().encode(Text(text: text.text.uppercased()))
         }
     }
+}
+
+/// Ticks of the background task.
+final class Ticks: Sendable {
+    let count = Atomic<Int>(0)
 }
