@@ -53,7 +53,8 @@ struct RealtimeTests {
             for socket in sockets {
                 #expect(socket.received.first?["type"] as? String == "hello")
                 socket.close()
-                _ = try await socket.closed.value
+                // Under the flood a socket may also have been cut off as too slow; how it ends is not the point here.
+                _ = try? await socket.closed.value
             }
         }
     }
@@ -112,11 +113,12 @@ struct RealtimeTests {
                 "GET /api/v1/realtime?token=forged HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8))
             // A client still in its upgrade reads all of this in one pass; a FIN in it would be lost with the frame.
-            let first = raw.read(for: .milliseconds(600))
-            #expect(String(decoding: first.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 101"))
             let closeFrame: [UInt8] = [0x88, 14, 0x11, 0x31] + Array("unauthorized".utf8)
+            let first = raw.read(for: .seconds(10)) { $0.suffix(closeFrame.count).elementsEqual(closeFrame) }
+            #expect(String(decoding: first.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 101"))
             #expect(first.bytes.suffix(closeFrame.count).elementsEqual(closeFrame), "the close frame with 4401")
-            #expect(!first.ended, "no FIN until the client has answered")
+            let after = raw.read(for: .milliseconds(300))
+            #expect(!first.ended && !after.ended, "no FIN until the client has answered")
             // The client's close: masked, code 4401.
             let mask: [UInt8] = [1, 2, 3, 4]
             raw.write([0x88, 0x82] + mask + [0x11 ^ mask[0], 0x31 ^ mask[1]])
@@ -163,11 +165,12 @@ struct RealtimeTests {
             try await reader.waitFor("hello") { $0["type"] as? String == "hello" }
             try await waitUntil { host.host.openSockets == 2 }
             let rounds = 40
-            for _ in 0..<rounds {
+            for round in 1...rounds {
                 let reply = try await host.client.post(
                     "/api/v1/echo/broadcast", json: #"{"user_ids":["alice","bob"],"topic":"echo.big","size":262144,"count":4}"#)
                 #expect(reply.status == 204)
-                _ = try await reader.waitForCount(1) { $0["topic"] as? String == "echo.big" }
+                // The reader keeps up (at most one round, 4 frames, unflushed, under the bound of 8) however loaded the machine.
+                _ = try await reader.waitForCount(round * 4, timeout: .seconds(20)) { $0["topic"] as? String == "echo.big" }
             }
             let events = try await reader.waitForCount(rounds * 4, timeout: .seconds(20)) { $0["topic"] as? String == "echo.big" }
             #expect(events.map { $0["seq"] as? Int } == Array(1...(rounds * 4)))

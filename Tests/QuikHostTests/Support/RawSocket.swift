@@ -27,12 +27,12 @@ final class RawSocket {
         _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
     }
 
-    /// What arrives within `timeout`, and whether the server ended the stream.
-    func read(for timeout: Duration) -> (bytes: [UInt8], ended: Bool) {
+    /// What arrives within `timeout` (or until `enough` holds), and whether the server ended the stream.
+    func read(for timeout: Duration, until enough: ([UInt8]) -> Bool = { _ in false }) -> (bytes: [UInt8], ended: Bool) {
         var received: [UInt8] = []
         let deadline = ContinuousClock.now + timeout
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while ContinuousClock.now < deadline {
+        while ContinuousClock.now < deadline, !enough(received) {
             var wait = timeval(tv_sec: 0, tv_usec: 50_000)
             setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
             let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }

@@ -32,9 +32,10 @@ enum TestDatabase {
     }
 
     /// A pool on the server's administrative account (the OS user, by socket authentication).
-    static func adminPool(maxConnections: Int = 4) async throws -> ConnectionPool {
+    static func adminPool(maxConnections: Int = 4, leaseTimeout: Duration = .seconds(2)) async throws -> ConnectionPool {
         var configuration = PoolConfiguration()
         configuration.maxConnections = maxConnections
+        configuration.leaseTimeout = leaseTimeout
         return ConnectionPool(
             name: "admin", target: ConnectionTarget(socket: try await socket(), user: OSUser.name), configuration: configuration,
             metrics: DatabaseMetrics(factory: HostMetrics().factory))
