@@ -46,6 +46,8 @@ let package = Package(
         .executable(name: "quikapp", targets: ["quikapp"]),
         .executable(name: "quikapp-bench", targets: ["QuikBench"]),
         .executable(name: "quikapp-load", targets: ["QuikLoad"]),
+        // The test harness for plugin authors: a real host, database, HTTP and sockets in a test.
+        .library(name: "QuikTesting", targets: ["QuikTesting"]),
     ] + plugins.map { .library(name: $0.product, type: .dynamic, targets: [$0.target]) }
         + fixtures.map { .library(name: $0, type: .dynamic, targets: [$0]) },
     dependencies: [
@@ -63,6 +65,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.24.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        // Tests only: validates the OpenAPI document the host serves.
+        .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -169,6 +173,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "QuikTesting",
+            dependencies: [
+                "QuikHost",
+                "QuikRuntime",
+                "QuikMariaDB",
+                "QuikSupport",
+                .product(name: "QuikSDK", package: "SDK"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Sources/Testing"
+        ),
         // Shared by quikapp-bench and quikapp-load; not part of the server.
         .target(
             name: "QuikBenchKit",
@@ -226,6 +245,7 @@ let package = Package(
             name: "QuikHostTests",
             dependencies: [
                 "QuikHost",
+                "QuikTesting",
                 "QuikTransport",
                 "QuikRuntime",
                 "QuikMariaDB",
@@ -235,15 +255,25 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "OpenAPIKit", package: "OpenAPIKit"),
             ]
         ),
     ]
-        + plugins.map { plugin in
-            .target(
-                name: plugin.target,
-                dependencies: ["QuikPluginKit", "QuikContracts", .product(name: "QuikSDK", package: "SDK")] + plugin.dependencies,
-                path: "Plugins/\(plugin.folder)"
-            )
+        + plugins.flatMap { plugin -> [Target] in
+            [
+                .target(
+                    name: plugin.target,
+                    dependencies: ["QuikPluginKit", "QuikContracts", .product(name: "QuikSDK", package: "SDK")] + plugin.dependencies,
+                    path: "Plugins/\(plugin.folder)",
+                    exclude: ["Tests"]
+                ),
+                // Each plugin's own tests, through the plugin-author harness.
+                .testTarget(
+                    name: "\(plugin.target)Tests",
+                    dependencies: ["QuikTesting", .product(name: "QuikSDK", package: "SDK")],
+                    path: "Plugins/\(plugin.folder)/Tests"
+                ),
+            ]
         }
         + fixtures.flatMap { name in
             fixture(name, dependencies: fixtureDependencies(name))

@@ -16,6 +16,15 @@ public final class AdminPlugin: QuikPlugin {
             permissions: [PermissionSpec("admin.users", summary: "List, deactivate and reactivate users (system admins)")])
     }
 
+    /// A profile as the `user` plugin's services encode it for admins (its `Profile`, email always shown),
+    /// written by hand because that type belongs to the other plugin.
+    static let profile: APISchema = .object(
+        [
+            "id": .string, "email": .string, "display_name": .string, "title": .string, "timezone": .string, "status_text": .string,
+            "status_emoji": .string, "created_at": .dateTime, "deactivated": .boolean,
+        ],
+        required: ["id", "email", "display_name", "title", "timezone", "status_text", "status_emoji", "created_at", "deactivated"])
+
     public func setup(_ context: any PluginContext) async throws {
         guard let access = context.accessControl else {
             throw PluginError(.forbidden, "the admin plugin must be listed in server.access_managers")
@@ -28,8 +37,14 @@ public final class AdminPlugin: QuikPlugin {
             return try JSONEncoder.quik.encode(user)
         }
 
-        try context.addRoute(.get, "/users", options: RouteOptions(summary: "Every user, with email and standing (?query=&limit=&cursor=)")) {
-            request in
+        let users = RouteOptions(summary: "Every user, with email and standing (?query=&limit=&cursor=)").documented(
+            query: [
+                .query("query", .string, "Words that each start a word of the name or of the email"),
+                .query("limit", .integer(minimum: 1, maximum: 200), "Users per page (default 50)"),
+                .query("cursor", .string, "The next_cursor of the page before"),
+            ],
+            response: .list(of: Self.profile))
+        try context.addRoute(.get, "/users", options: users) { request in
             try await context.require("admin.users", in: .system, for: try request.requirePrincipal())
             let page = try Page(request)
             let reply = try await context.callService(
@@ -38,7 +53,8 @@ public final class AdminPlugin: QuikPlugin {
             return PluginResponse(status: 200, headers: ["content-type": "application/json; charset=utf-8"], body: reply)
         }
         for (path, deactivated) in [("/users/{id}/deactivate", true), ("/users/{id}/reactivate", false)] {
-            try context.addRoute(.post, path, options: RouteOptions(summary: deactivated ? "Deactivate a user" : "Reactivate a user")) { request in
+            let options = RouteOptions(summary: deactivated ? "Deactivate a user" : "Reactivate a user").documented(response: Self.profile)
+            try context.addRoute(.post, path, options: options) { request in
                 let principal = try request.requirePrincipal()
                 try await context.require("admin.users", in: .system, for: principal)
                 let reply = try await context.callService(

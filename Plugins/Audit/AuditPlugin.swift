@@ -57,7 +57,16 @@ public final class AuditPlugin: QuikPlugin {
                 }
             }
         }
-        try context.addRoute(.get, "/", options: RouteOptions(summary: "Audit records, newest first (?actor=&action=&since=)")) { request in
+        let search = RouteOptions(summary: "Audit records, newest first (?actor=&action=&since=)").documented(
+            query: [
+                .query("actor", .string, "Only records by this actor (a user id, or host)"),
+                .query("action", .string, "Only this action, or those starting with the text before a trailing *, as auth.*"),
+                .query("since", .dateTime, "Only records at or after this RFC 3339 time"),
+                .query("limit", .integer(minimum: 1, maximum: 200), "Records per page (default 50)"),
+                .query("cursor", .string, "The next_cursor of the page before"),
+            ],
+            response: .list(of: AuditView.schema))
+        try context.addRoute(.get, "/", options: search) { request in
             try await context.require("audit.read", in: .system, for: try request.requirePrincipal())
             var since: Date?
             if let text = request.query("since") {
@@ -69,7 +78,8 @@ public final class AuditPlugin: QuikPlugin {
             let page = try Page(request)
             return try .json(try await log.search(actor: request.query("actor"), action: request.query("action"), since: since, page: page))
         }
-        try context.addRoute(.get, "/verify", options: RouteOptions(summary: "Check the hash chain; names the first broken record")) { request in
+        let verify = RouteOptions(summary: "Check the hash chain; names the first broken record").documented(response: VerifyReport.schema)
+        try context.addRoute(.get, "/verify", options: verify) { request in
             try await context.require("audit.read", in: .system, for: try request.requirePrincipal())
             return try .json(try await log.verify())
         }

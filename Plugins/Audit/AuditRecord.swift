@@ -93,6 +93,15 @@ struct AuditView: Encodable, Sendable {
         data = JSONText(record.data)
         hash = row["hash"].string ?? ""
     }
+
+    /// What the synthesized `encode(to:)` writes, by hand because `data` is any JSON value: the optional
+    /// fields are left out when `nil`.
+    static let schema: APISchema = .object(
+        [
+            "seq": .integer, "event_id": .string, "at": .dateTime, "action": APISchema.string.described("The event's topic"),
+            "actor": .string, "target": .string, "ip": .string,
+            "data": APISchema.anyValue.described("The event's payload as published"), "hash": .string,
+        ], required: ["seq", "event_id", "at", "action", "data", "hash"])
 }
 
 /// Stored JSON written back as JSON rather than as a string.
@@ -159,6 +168,13 @@ struct VerifyReport: Encodable, Sendable {
     var brokenAt: Int64?
     var eventId: String?
     var reason: String?
+
+    /// What `encode(to:)` writes: every key, `null` when unset.
+    static let schema: APISchema = .object(
+        [
+            "ok": .boolean, "checked": .integer(minimum: 0), "broken_at": APISchema.integer.orNull,
+            "event_id": APISchema.string.orNull, "reason": APISchema.string.orNull,
+        ], required: ["ok", "checked", "broken_at", "event_id", "reason"])
 
     func encode(to encoder: any Encoder) throws {
         enum Keys: String, CodingKey { case ok, checked, brokenAt = "broken_at", eventId = "event_id", reason }

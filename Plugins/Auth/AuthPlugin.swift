@@ -135,51 +135,67 @@ public final class AuthPlugin: QuikPlugin {
     private func registerRoutes(_ context: any PluginContext, _ service: AuthService) throws {
         let open = { (summary: String) in RouteOptions(requiresAuthentication: false, summary: summary) }
         let signedIn = { (summary: String) in RouteOptions(summary: summary) }
+        let tokens = APISchema.decoding(TokenPair.self)
 
-        try context.addRoute(.post, "/register", options: open("Create an account and sign in")) { request in
+        let register = open("Create an account and sign in").documented(body: AuthSchema.register, response: tokens, status: 201)
+        try context.addRoute(.post, "/register", options: register) { request in
             try .json(try await service.register(try request.decode(RegisterBody.self), client: Client(request)), status: 201)
         }
-        try context.addRoute(.post, "/login", options: open("Sign in with email, password and, when on, a two-factor code")) { request in
+        let login = open("Sign in with email, password and, when on, a two-factor code").documented(
+            body: AuthSchema.login, response: tokens)
+        try context.addRoute(.post, "/login", options: login) { request in
             try .json(try await service.login(try request.decode(LoginBody.self), client: Client(request)))
         }
-        try context.addRoute(.post, "/refresh", options: open("Trade a refresh token for a new pair")) { request in
+        let refresh = open("Trade a refresh token for a new pair").documented(body: AuthSchema.refresh, response: tokens)
+        try context.addRoute(.post, "/refresh", options: refresh) { request in
             try .json(try await service.refresh(try request.decode(RefreshBody.self), client: Client(request)))
         }
-        try context.addRoute(.post, "/logout", options: signedIn("End the session a refresh token belongs to")) { request in
+        let logout = signedIn("End the session a refresh token belongs to").documented(body: AuthSchema.refresh, status: 204)
+        try context.addRoute(.post, "/logout", options: logout) { request in
             try await service.logout(try request.decode(RefreshBody.self), principal: try request.requirePrincipal())
             return .noContent
         }
-        try context.addRoute(.get, "/sessions", options: signedIn("The caller's sessions")) { request in
+        let listSessions = signedIn("The caller's sessions").documented(response: .list(of: .decoding(SessionView.self)))
+        try context.addRoute(.get, "/sessions", options: listSessions) { request in
             let sessions = try await service.sessions(of: try request.requirePrincipal())
             return try .json(ListResponse(items: sessions, nextCursor: nil))
         }
-        try context.addRoute(.delete, "/sessions/{id}", options: signedIn("Revoke one of the caller's sessions")) { request in
+        let revoke = signedIn("Revoke one of the caller's sessions").documented(status: 204)
+        try context.addRoute(.delete, "/sessions/{id}", options: revoke) { request in
             try await service.revokeSession(try request.parameter("id"), principal: try request.requirePrincipal())
             return .noContent
         }
-        try context.addRoute(.post, "/2fa/setup", options: signedIn("Start TOTP enrolment")) { request in
+        let setup = signedIn("Start TOTP enrolment").documented(response: .decoding(TOTPSetup.self))
+        try context.addRoute(.post, "/2fa/setup", options: setup) { request in
             try .json(try await service.setupTOTP(try request.requirePrincipal()))
         }
-        try context.addRoute(.post, "/2fa/enable", options: signedIn("Confirm TOTP with a code; returns recovery codes")) { request in
+        let enable = signedIn("Confirm TOTP with a code; returns recovery codes").documented(
+            body: AuthSchema.enable, response: .decoding(RecoveryCodes.self))
+        try context.addRoute(.post, "/2fa/enable", options: enable) { request in
             try .json(try await service.enableTOTP(try request.decode(CodeBody.self), principal: try request.requirePrincipal()))
         }
-        try context.addRoute(.post, "/2fa/disable", options: signedIn("Turn TOTP off with a current code")) { request in
+        let disable = signedIn("Turn TOTP off with a current code").documented(body: AuthSchema.disable, status: 204)
+        try context.addRoute(.post, "/2fa/disable", options: disable) { request in
             try await service.disableTOTP(try request.decode(CodeBody.self), principal: try request.requirePrincipal())
             return .noContent
         }
-        try context.addRoute(.post, "/password/forgot", options: open("Mail a reset link (always 202)")) { request in
+        let forgot = open("Mail a reset link (always 202)").documented(body: AuthSchema.forgot, status: 202)
+        try context.addRoute(.post, "/password/forgot", options: forgot) { request in
             try await service.forgotPassword(try request.decode(EmailBody.self), client: Client(request))
             return PluginResponse(status: 202)
         }
-        try context.addRoute(.post, "/password/reset", options: open("Set a new password with a reset token")) { request in
+        let reset = open("Set a new password with a reset token").documented(body: AuthSchema.reset, status: 204)
+        try context.addRoute(.post, "/password/reset", options: reset) { request in
             try await service.resetPassword(try request.decode(ResetBody.self))
             return .noContent
         }
-        try context.addRoute(.post, "/password/change", options: signedIn("Change the password; other sessions end")) { request in
+        let change = signedIn("Change the password; other sessions end").documented(body: AuthSchema.change, status: 204)
+        try context.addRoute(.post, "/password/change", options: change) { request in
             try await service.changePassword(try request.decode(ChangePasswordBody.self), principal: try request.requirePrincipal())
             return .noContent
         }
-        try context.addRoute(.post, "/email/verify", options: open("Confirm an email address with the mailed token")) { request in
+        let verify = open("Confirm an email address with the mailed token").documented(body: AuthSchema.token, status: 204)
+        try context.addRoute(.post, "/email/verify", options: verify) { request in
             try await service.verifyEmail(try request.decode(TokenBody.self))
             return .noContent
         }

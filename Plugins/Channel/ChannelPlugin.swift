@@ -66,46 +66,62 @@ public final class ChannelPlugin: QuikPlugin {
         let store = ChannelStore(context: context, database: try context.requireDatabase())
         try await store.restoreGroups()
 
-        try context.addRoute(.post, "/", options: RouteOptions(summary: "Create a channel; the creator is a member")) { request in
+        let channel = Channel.schema()
+        let create = RouteOptions(summary: "Create a channel; the creator is a member")
+            .documented(body: CreateBody.schema, response: channel, status: 201)
+        try context.addRoute(.post, "/", options: create) { request in
             try .json(try await store.create(try request.decode(CreateBody.self), principal: try request.requirePrincipal()), status: 201)
         }
-        try context.addRoute(.post, "/direct", options: RouteOptions(summary: "The DM or group DM among the caller and user_ids")) { request in
+        let direct = RouteOptions(summary: "The DM or group DM among the caller and user_ids")
+            .documented(body: DirectBody.schema, response: channel)
+        try context.addRoute(.post, "/direct", options: direct) { request in
             try .json(try await store.direct(try request.decode(DirectBody.self), principal: try request.requirePrincipal()), status: 200)
         }
-        try context.addRoute(.get, "/", options: RouteOptions(summary: "Channels the caller can see, with unread counts")) { request in
+        let list = RouteOptions(summary: "Channels the caller can see, with unread counts")
+            .documented(query: [.query("workspace_id", Schemas.id, required: true)], response: .list(of: Channel.schema(listed: true)))
+        try context.addRoute(.get, "/", options: list) { request in
             let channels = try await store.list(workspaceId: request.query("workspace_id"), principal: try request.requirePrincipal())
             return try .json(ListResponse(items: channels, nextCursor: nil), status: 200)
         }
-        try context.addRoute(.get, "/{id}", options: RouteOptions(summary: "One channel (404 to those who may not see it)")) { request in
+        let one = RouteOptions(summary: "One channel (404 to those who may not see it)").documented(response: channel)
+        try context.addRoute(.get, "/{id}", options: one) { request in
             try .json(try await store.visible(try request.parameter("id"), try request.requirePrincipal()).channel, status: 200)
         }
-        try context.addRoute(.patch, "/{id}", options: RouteOptions(summary: "Rename (admins) or set the topic (members)")) { request in
+        let update = RouteOptions(summary: "Rename (admins) or set the topic (members)")
+            .documented(body: PatchBody.schema, response: channel)
+        try context.addRoute(.patch, "/{id}", options: update) { request in
             try .json(try await store.update(try request.parameter("id"), try request.decode(PatchBody.self), principal: try request.requirePrincipal()), status: 200)
         }
-        try context.addRoute(.post, "/{id}/join", options: RouteOptions(summary: "Join a public channel")) { request in
+        let join = RouteOptions(summary: "Join a public channel").documented(response: channel)
+        try context.addRoute(.post, "/{id}/join", options: join) { request in
             let principal = try request.requirePrincipal()
             return try .json(try await store.addMember(principal.userId, to: try request.parameter("id"), by: principal), status: 200)
         }
-        try context.addRoute(.post, "/{id}/leave", options: RouteOptions(summary: "Leave a channel")) { request in
+        let leave = RouteOptions(summary: "Leave a channel").documented(status: 204)
+        try context.addRoute(.post, "/{id}/leave", options: leave) { request in
             let principal = try request.requirePrincipal()
             try await store.removeMember(principal.userId, from: try request.parameter("id"), by: principal)
             return .noContent
         }
-        try context.addRoute(.post, "/{id}/members", options: RouteOptions(summary: "Add a member")) { request in
+        let add = RouteOptions(summary: "Add a member").documented(body: UserBody.schema, response: channel)
+        try context.addRoute(.post, "/{id}/members", options: add) { request in
             let principal = try request.requirePrincipal()
             guard let user = try request.decode(UserBody.self).userId, IDs.isPlausible(user) else {
                 throw PluginError(.validationFailed, "user_id is required", details: ["user_id": "is required"])
             }
             return try .json(try await store.addMember(user, to: try request.parameter("id"), by: principal), status: 200)
         }
-        try context.addRoute(.delete, "/{id}/members/{user_id}", options: RouteOptions(summary: "Remove a member (admins)")) { request in
+        let remove = RouteOptions(summary: "Remove a member (admins)").documented(status: 204)
+        try context.addRoute(.delete, "/{id}/members/{user_id}", options: remove) { request in
             try await store.removeMember(try request.parameter("user_id"), from: try request.parameter("id"), by: try request.requirePrincipal())
             return .noContent
         }
-        try context.addRoute(.post, "/{id}/archive", options: RouteOptions(summary: "Archive (admins); archived channels refuse posts")) { request in
+        let archive = RouteOptions(summary: "Archive (admins); archived channels refuse posts").documented(response: channel)
+        try context.addRoute(.post, "/{id}/archive", options: archive) { request in
             try .json(try await store.archive(try request.parameter("id"), principal: try request.requirePrincipal()), status: 200)
         }
-        try context.addRoute(.post, "/{id}/read", options: RouteOptions(summary: "Mark read up to a message")) { request in
+        let read = RouteOptions(summary: "Mark read up to a message").documented(body: ReadBody.schema, response: Schemas.read)
+        try context.addRoute(.post, "/{id}/read", options: read) { request in
             try .json(try await store.markRead(try request.parameter("id"), try request.decode(ReadBody.self), principal: try request.requirePrincipal()), status: 200)
         }
 

@@ -75,6 +75,17 @@ struct Message: Codable, Sendable {
         try container.encode(editedAt, forKey: .editedAt)
         try container.encode(createdAt, forKey: .createdAt)
     }
+
+    /// What `encode(to:)` writes: every key, `null` where there is no value (the synthesized decoding would call them optional).
+    static let schema: APISchema = {
+        let properties: [String: APISchema] = [
+            "id": .string, "channel_id": .string, "author_id": .string, "text": .string,
+            "thread_root_id": APISchema.string.orNull.described("The thread's root, for a reply"), "reply_count": .integer(minimum: 0),
+            "last_reply_at": APISchema.dateTime.orNull, "reactions": .array(.decoding(Reaction.self)), "mentions": .array(.string),
+            "pinned": .boolean, "edited_at": APISchema.dateTime.orNull, "created_at": .dateTime,
+        ]
+        return .object(properties, required: Array(properties.keys))
+    }()
 }
 
 /// `{message_id, channel_id, emoji, user_id}` for `reaction.*` events.
@@ -98,14 +109,46 @@ struct PostBody: Decodable {
     var text: String?
     var threadRootId: String?
     var clientMsgId: String?
+
+    static let schema = APISchema.object(
+        [
+            "channel_id": Schemas.id, "text": Schemas.text,
+            "thread_root_id": Schemas.id.described("A message of the same channel that is not itself a reply"),
+            "client_msg_id": APISchema.string(maxLength: 64).described("Posting it again returns the first message, with 200"),
+        ], required: ["channel_id", "text"])
 }
 
 struct EditBody: Decodable {
     var text: String?
+
+    static let schema = APISchema.object(["text": Schemas.text], required: ["text"])
 }
 
 struct EmojiBody: Decodable {
     var emoji: String?
+
+    /// What `MessageStore.react` accepts: 1–64 characters without white space, after percent-decoding,
+    /// so `%` (which must start a valid escape) is left out here.
+    static let schema = APISchema.object(
+        ["emoji": .string(minLength: 1, maxLength: 64, pattern: "^[^\\s%\u{85}]+$")], required: ["emoji"])
+}
+
+/// Schemas for the OpenAPI document that the handlers' own types cannot give.
+enum Schemas {
+    /// An id as `IDs.isPlausible` accepts it.
+    static let id = APISchema.string(pattern: "^[A-Za-z0-9_-]{1,64}$")
+
+    /// Message text as `MessageStore.checkText` accepts it: not only white space (`\s`, or U+0085, which Foundation
+    /// also trims; the character itself, as not every validator reads `\u` escapes), at most 40 000 characters.
+    static let text = APISchema.string(minLength: 1, maxLength: MessageStore.maximumText, pattern: "[^\\s\u{85}]")
+
+    /// `limit` and `cursor`, as `Page` reads them.
+    static func page(defaultLimit: Int = 50) -> [APIParameter] {
+        [
+            .query("limit", .integer(minimum: 1, maximum: 200), "Items per page, \(defaultLimit) by default"),
+            .query("cursor", .string, "The next_cursor of the page before"),
+        ]
+    }
 }
 
 struct ThreadReply: Codable, Sendable {

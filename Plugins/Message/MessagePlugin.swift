@@ -66,45 +66,57 @@ public final class MessagePlugin: QuikPlugin {
         let access = ChannelAccessCache(context: context)
         let store = MessageStore(context: context, database: try context.requireDatabase(), access: access)
 
-        try context.addRoute(.post, "/", options: RouteOptions(summary: "Post a message or a thread reply")) { request in
+        // A repeated client_msg_id answers 200 with the first message; the document gives the first post's 201.
+        let post = RouteOptions(summary: "Post a message or a thread reply")
+            .documented(body: PostBody.schema, response: Message.schema, status: 201)
+        try context.addRoute(.post, "/", options: post) { request in
             let (message, created) = try await store.post(try request.decode(PostBody.self), principal: try request.requirePrincipal())
             return try .json(message, status: created ? 201 : 200)
         }
-        try context.addRoute(.get, "/", options: RouteOptions(summary: "A channel's messages, newest first (?channel_id=&before=&after=&limit=)")) {
-            request in
+        let channel = APIParameter.query("channel_id", Schemas.id, required: true)
+        let before = APIParameter.query("before", .string, "Only older messages (smaller ids); overrides cursor")
+        let after = APIParameter.query("after", .string, "Only newer messages (greater ids)")
+        let history = RouteOptions(summary: "A channel's messages, newest first (?channel_id=&before=&after=&limit=)")
+            .documented(query: [channel, before, after] + Schemas.page(), response: .list(of: Message.schema))
+        try context.addRoute(.get, "/", options: history) { request in
             let page = try Page(request)
             return try .json(
                 try await store.list(
                     channelId: request.query("channel_id"), before: request.query("before") ?? page.cursor, after: request.query("after"),
                     limit: page.limit, principal: try request.requirePrincipal()))
         }
-        try context.addRoute(.get, "/pins", options: RouteOptions(summary: "A channel's pinned messages")) { request in
+        let pinned = RouteOptions(summary: "A channel's pinned messages").documented(query: [channel], response: .list(of: Message.schema))
+        try context.addRoute(.get, "/pins", options: pinned) { request in
             let pins = try await store.pins(channelId: request.query("channel_id"), principal: try request.requirePrincipal())
             return try .json(ListResponse(items: pins, nextCursor: nil))
         }
-        try context.addRoute(.get, "/{id}", options: RouteOptions(summary: "One message")) { request in
+        try context.addRoute(.get, "/{id}", options: RouteOptions(summary: "One message").documented(response: Message.schema)) { request in
             try .json(try await store.visibleMessage(try request.parameter("id"), try request.requirePrincipal()).0)
         }
-        try context.addRoute(.patch, "/{id}", options: RouteOptions(summary: "Edit (author only)")) { request in
+        let edit = RouteOptions(summary: "Edit (author only)").documented(body: EditBody.schema, response: Message.schema)
+        try context.addRoute(.patch, "/{id}", options: edit) { request in
             try .json(try await store.edit(try request.parameter("id"), try request.decode(EditBody.self), principal: try request.requirePrincipal()))
         }
-        try context.addRoute(.delete, "/{id}", options: RouteOptions(summary: "Delete (author or admins)")) { request in
+        let delete = RouteOptions(summary: "Delete (author or admins)").documented(status: 204)
+        try context.addRoute(.delete, "/{id}", options: delete) { request in
             try await store.delete(try request.parameter("id"), principal: try request.requirePrincipal())
             return .noContent
         }
-        try context.addRoute(.post, "/{id}/reactions", options: RouteOptions(summary: "React (idempotent)")) { request in
+        let react = RouteOptions(summary: "React (idempotent)").documented(body: EmojiBody.schema, response: Message.schema)
+        try context.addRoute(.post, "/{id}/reactions", options: react) { request in
             let body = try request.decode(EmojiBody.self)
             return try .json(try await store.react(try request.parameter("id"), emoji: body.emoji, add: true, principal: try request.requirePrincipal()))
         }
-        try context.addRoute(.delete, "/{id}/reactions/{emoji}", options: RouteOptions(summary: "Take a reaction back (idempotent)")) { request in
+        let unreact = RouteOptions(summary: "Take a reaction back (idempotent)").documented(status: 204)
+        try context.addRoute(.delete, "/{id}/reactions/{emoji}", options: unreact) { request in
             _ = try await store.react(
                 try request.parameter("id"), emoji: try request.parameter("emoji"), add: false, principal: try request.requirePrincipal())
             return .noContent
         }
-        try context.addRoute(.post, "/{id}/pin", options: RouteOptions(summary: "Pin")) { request in
+        try context.addRoute(.post, "/{id}/pin", options: RouteOptions(summary: "Pin").documented(response: Message.schema)) { request in
             try .json(try await store.pin(try request.parameter("id"), pinned: true, principal: try request.requirePrincipal()))
         }
-        try context.addRoute(.delete, "/{id}/pin", options: RouteOptions(summary: "Unpin")) { request in
+        try context.addRoute(.delete, "/{id}/pin", options: RouteOptions(summary: "Unpin").documented(status: 204)) { request in
             _ = try await store.pin(try request.parameter("id"), pinned: false, principal: try request.requirePrincipal())
             return .noContent
         }

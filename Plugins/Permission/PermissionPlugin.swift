@@ -18,16 +18,35 @@ public final class PermissionPlugin: QuikPlugin {
             ])
     }
 
+    /// `system` or `workspace:<id>`, as `PermissionScope(parsing:)` reads it.
+    static let scopePattern = "^(system|workspace:.+)$"
+
     struct RoleBody: Decodable {
         var scope: String?
         var name: String?
         var permissions: [String]?
+
+        /// As the host checks a custom role, so that a body the schema accepts is not refused with 422.
+        static let schema: APISchema = .object(
+            [
+                "scope": APISchema.string(pattern: "^workspace:.+$").described("workspace:<id>; custom roles belong to a workspace"),
+                "name": APISchema.string(pattern: "^[a-z0-9_-]{1,40}$").described("Not a built-in role's name"),
+                "permissions": APISchema.array(.string).described("Names that GET /api/v1/permissions lists; none when left out"),
+            ], required: ["scope", "name"])
     }
 
     struct AssignmentBody: Decodable {
         var userId: String?
         var role: String?
         var scope: String?
+
+        /// `user_id` as `IDs.isPlausible` accepts it.
+        static let schema: APISchema = .object(
+            [
+                "user_id": .string(pattern: "^[A-Za-z0-9_-]{1,64}$"),
+                "role": APISchema.string(minLength: 1).described("A role of the scope"),
+                "scope": .string(pattern: PermissionPlugin.scopePattern),
+            ], required: ["user_id", "role", "scope"])
     }
 
     @Sendable static func scope(_ text: String?) throws -> PermissionScope {
@@ -43,17 +62,24 @@ public final class PermissionPlugin: QuikPlugin {
         }
         let scope = Self.scope
 
-        try context.addRoute(.get, "/", options: RouteOptions(summary: "Every permission the running plugins declare")) { request in
+        let scopeQuery = APIParameter.query("scope", .string(pattern: Self.scopePattern), "system (the default) or workspace:<id>")
+        let permissions = RouteOptions(summary: "Every permission the running plugins declare").documented(
+            response: .list(of: .decoding(PermissionSpec.self)))
+        try context.addRoute(.get, "/", options: permissions) { request in
             _ = try request.requirePrincipal()
             return try .json(ListResponse(items: await access.permissions(), nextCursor: nil))
         }
-        try context.addRoute(.get, "/roles", options: RouteOptions(summary: "The roles of a scope (?scope=system|workspace:<id>)")) { request in
+        let roles = RouteOptions(summary: "The roles of a scope (?scope=system|workspace:<id>)").documented(
+            query: [scopeQuery], response: .list(of: .decoding(RoleDefinition.self)))
+        try context.addRoute(.get, "/roles", options: roles) { request in
             let principal = try request.requirePrincipal()
             let target = try scope(request.query("scope") ?? "system")
             try await context.require("roles.manage", in: target, for: principal)
             return try .json(ListResponse(items: try await access.roles(in: target), nextCursor: nil))
         }
-        try context.addRoute(.post, "/roles", options: RouteOptions(summary: "Create or replace a workspace's custom role")) { request in
+        let defineRole = RouteOptions(summary: "Create or replace a workspace's custom role").documented(
+            body: RoleBody.schema, response: .decoding(RoleDefinition.self), status: 201)
+        try context.addRoute(.post, "/roles", options: defineRole) { request in
             let principal = try request.requirePrincipal()
             let body = try request.decode(RoleBody.self)
             let target = try scope(body.scope)
@@ -61,8 +87,10 @@ public final class PermissionPlugin: QuikPlugin {
             let role = try await access.defineRole(body.name ?? "", in: target, permissions: body.permissions ?? [], actor: principal.userId)
             return try .json(role, status: 201)
         }
-        try context.addRoute(.get, "/assignments", options: RouteOptions(summary: "Role assignments of a user (?user_id=) or a scope (?scope=)")) {
-            request in
+        let listAssignments = RouteOptions(summary: "Role assignments of a user (?user_id=) or a scope (?scope=)").documented(
+            query: [.query("user_id", .string, "A user, whose assignments in every scope are listed; scope is then ignored"), scopeQuery],
+            response: .list(of: .decoding(RoleAssignment.self)))
+        try context.addRoute(.get, "/assignments", options: listAssignments) { request in
             let principal = try request.requirePrincipal()
             if let user = request.query("user_id") {
                 if user != principal.userId { try await context.require("roles.manage", in: .system, for: principal) }
@@ -72,7 +100,9 @@ public final class PermissionPlugin: QuikPlugin {
             try await context.require("roles.manage", in: target, for: principal)
             return try .json(ListResponse(items: try await access.assignments(in: target), nextCursor: nil))
         }
-        try context.addRoute(.post, "/assignments", options: RouteOptions(summary: "Give a user a role in a scope")) { request in
+        let assign = RouteOptions(summary: "Give a user a role in a scope").documented(
+            body: AssignmentBody.schema, response: .decoding(RoleAssignment.self), status: 201)
+        try context.addRoute(.post, "/assignments", options: assign) { request in
             let principal = try request.requirePrincipal()
             let body = try request.decode(AssignmentBody.self)
             var validator = Validator()
@@ -84,7 +114,9 @@ public final class PermissionPlugin: QuikPlugin {
             try await access.assignRole(body.role!, to: body.userId!, in: target, actor: principal.userId)
             return try .json(RoleAssignment(userId: body.userId!, role: body.role!, scope: target), status: 201)
         }
-        try context.addRoute(.delete, "/assignments", options: RouteOptions(summary: "Take a role away (?user_id=&role=&scope=)")) { request in
+        let remove = RouteOptions(summary: "Take a role away (?user_id=&role=&scope=)").documented(
+            query: [.query("user_id", .string, required: true), .query("role", .string, required: true), scopeQuery], status: 204)
+        try context.addRoute(.delete, "/assignments", options: remove) { request in
             let principal = try request.requirePrincipal()
             guard let user = request.query("user_id"), let role = request.query("role") else {
                 throw PluginError(.validationFailed, "user_id and role are required", details: ["user_id": "is required", "role": "is required"])

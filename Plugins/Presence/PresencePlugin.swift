@@ -40,7 +40,20 @@ public final class PresencePlugin: QuikPlugin {
         }
 
         enum CodingKeys: String, CodingKey { case userId, status, lastSeenAt }
+
+        /// What `encode(to:)` writes: `last_seen_at` always, `null` when unknown.
+        static let schema = APISchema.object(
+            [
+                "user_id": .string, "status": .string(values: ["online", "away", "dnd", "offline"]),
+                "last_seen_at": APISchema.dateTime.orNull,
+            ], required: ["user_id", "status", "last_seen_at"])
     }
+
+    /// `?user_ids=`: 1 to 200 comma-separated ids, each as `IDs.isPlausible` accepts it.
+    static let userIds: APIParameter = {
+        let id = "[A-Za-z0-9_-]{1,64}"
+        return .query("user_ids", .string(pattern: "^\(id)(,\(id)){0,199}$"), required: true, "Comma-separated user ids, 1 to 200")
+    }()
 
     public func setup(_ context: any PluginContext) async throws {
         let book = PresenceBook()
@@ -89,7 +102,9 @@ public final class PresencePlugin: QuikPlugin {
             }
             if let status = await book.choose(frame.principal.userId, status: request.status) { await announce(frame.principal.userId, status) }
         }
-        try context.addRoute(.get, "/", options: RouteOptions(summary: "Presence of users (?user_ids=a,b); strangers show offline")) { request in
+        let lookup = RouteOptions(summary: "Presence of users (?user_ids=a,b); strangers show offline")
+            .documented(query: [Self.userIds], response: .array(Status.schema))
+        try context.addRoute(.get, "/", options: lookup) { request in
             let principal = try request.requirePrincipal()
             let ids = (request.query("user_ids") ?? "").split(separator: ",").map(String.init).filter(IDs.isPlausible)
             guard (1...200).contains(ids.count) else {

@@ -45,6 +45,25 @@ public final class ThreadPlugin: QuikPlugin {
         var following: Bool
     }
 
+    /// `GET /{root_id}`: the message plugin's `{root, replies}` (its messages write every key, `null`s included;
+    /// its types are not visible here), with `participants` and `following` added.
+    static let threadSchema: APISchema = {
+        let reaction = APISchema.object(
+            ["emoji": .string, "count": .integer, "user_ids": .array(.string)], required: ["emoji", "count", "user_ids"])
+        let fields: [String: APISchema] = [
+            "id": .string, "channel_id": .string, "author_id": .string, "text": .string, "thread_root_id": APISchema.string.orNull,
+            "reply_count": .integer(minimum: 0), "last_reply_at": APISchema.dateTime.orNull, "reactions": .array(reaction),
+            "mentions": .array(.string), "pinned": .boolean, "edited_at": APISchema.dateTime.orNull, "created_at": .dateTime,
+        ]
+        let message = APISchema.object(fields, required: Array(fields.keys))
+        return .object(
+            [
+                "root": message, "replies": APISchema.array(message).described("Oldest first"),
+                "participants": APISchema.array(.string).described("The root's author, then each replier, once each"),
+                "following": .boolean,
+            ], required: ["root", "replies", "participants", "following"])
+    }()
+
     public func setup(_ context: any PluginContext) async throws {
         let database = try context.requireDatabase()
 
@@ -59,7 +78,8 @@ public final class ThreadPlugin: QuikPlugin {
                 plugin: "message", service: "thread", payload: JSONEncoder.quik.encode(ThreadQuery(rootId: rootId, userId: userId)))
         }
 
-        try context.addRoute(.get, "/{root_id}", options: RouteOptions(summary: "The root, its replies oldest first, and participants")) { request in
+        let thread = RouteOptions(summary: "The root, its replies oldest first, and participants").documented(response: Self.threadSchema)
+        try context.addRoute(.get, "/{root_id}", options: thread) { request in
             let principal = try request.requirePrincipal()
             let data = try await threadData(try request.parameter("root_id"), principal.userId)
             guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
@@ -81,8 +101,9 @@ public final class ThreadPlugin: QuikPlugin {
                 body: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
         }
         for (method, following) in [(RouteMethod.post, true), (.delete, false)] {
-            try context.addRoute(method, "/{root_id}/follow", options: RouteOptions(summary: following ? "Follow a thread" : "Stop following")) {
-                request in
+            let options = RouteOptions(summary: following ? "Follow a thread" : "Stop following")
+                .documented(response: .decoding(FollowState.self))
+            try context.addRoute(method, "/{root_id}/follow", options: options) { request in
                 let principal = try request.requirePrincipal()
                 let rootId = try request.parameter("root_id")
                 _ = try await threadData(rootId, principal.userId)

@@ -35,6 +35,18 @@ struct ProfilePatch: Decodable {
     var timezone: String?
     var statusText: String?
     var statusEmoji: String?
+
+    /// As `UserDirectory.update` checks it, so that a body the schema accepts is not refused with 422; a field left
+    /// out or `null` stays as it is. The checks count characters, never more than the code points counted here, and
+    /// trimming removes U+0085 too, which `\s` leaves out.
+    static let schema: APISchema = .object([
+        "display_name": APISchema.string(minLength: 1, maxLength: 80, pattern: #"[^\s\u0085]"#).orNull
+            .described("Not blank once trimmed"),
+        "title": APISchema.string(maxLength: 100).orNull,
+        "timezone": APISchema.string.orNull.described("An IANA time zone, such as Europe/Paris"),
+        "status_text": APISchema.string(maxLength: 100).orNull,
+        "status_emoji": APISchema.string(maxLength: 64).orNull,
+    ])
 }
 
 /// `auth.user_registered`, as far as profiles need it.

@@ -57,26 +57,37 @@ public final class UserPlugin: QuikPlugin {
             }
         }
 
-        try context.addRoute(.get, "/me", options: RouteOptions(summary: "The caller's profile")) { request in
+        let profile = APISchema.decoding(Profile.self)
+        try context.addRoute(.get, "/me", options: RouteOptions(summary: "The caller's profile").documented(response: profile)) { request in
             let principal = try request.requirePrincipal()
             return try .json(try await directory.profile(principal.userId, viewer: principal, createIfMissing: true))
         }
-        try context.addRoute(.patch, "/me", options: RouteOptions(summary: "Change the caller's profile")) { request in
+        let patch = RouteOptions(summary: "Change the caller's profile").documented(body: ProfilePatch.schema, response: profile)
+        try context.addRoute(.patch, "/me", options: patch) { request in
             let principal = try request.requirePrincipal()
             return try .json(try await directory.update(principal, with: try request.decode(ProfilePatch.self)))
         }
-        try context.addRoute(.get, "/{id}", options: RouteOptions(summary: "One user")) { request in
+        try context.addRoute(.get, "/{id}", options: RouteOptions(summary: "One user").documented(response: profile)) { request in
             let principal = try request.requirePrincipal()
             return try .json(try await directory.profile(try request.parameter("id"), viewer: principal, createIfMissing: false))
         }
-        try context.addRoute(.get, "/", options: RouteOptions(summary: "Search users: each query word starts a word of the name (or, for admins, the email)")) { request in
+        let search = RouteOptions(summary: "Search users: each query word starts a word of the name (or, for admins, the email)")
+            .documented(
+                query: [
+                    .query("query", .string, "Words that each start a word of the name (admins: or of the email)"),
+                    .query("limit", .integer(minimum: 1, maximum: 200), "Users per page (default 50)"),
+                    .query("cursor", .string, "The next_cursor of the page before"),
+                ],
+                response: .list(of: profile))
+        try context.addRoute(.get, "/", options: search) { request in
             let principal = try request.requirePrincipal()
             let page = try Page(request)
             return try .json(try await directory.search(request.query("query"), page: page, viewer: principal))
         }
         for (path, deactivated) in [("/{id}/deactivate", true), ("/{id}/reactivate", false)] {
-            try context.addRoute(.post, path, options: RouteOptions(summary: deactivated ? "Deactivate a user (admins)" : "Reactivate a user (admins)")) {
-                request in
+            let options = RouteOptions(summary: deactivated ? "Deactivate a user (admins)" : "Reactivate a user (admins)").documented(
+                response: profile)
+            try context.addRoute(.post, path, options: options) { request in
                 let principal = try request.requirePrincipal()
                 try await context.require("users.deactivate", in: .system, for: principal)
                 return try .json(try await directory.setDeactivated(deactivated, userId: try request.parameter("id"), actor: principal))

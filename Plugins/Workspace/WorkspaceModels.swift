@@ -33,16 +33,46 @@ struct Member: Codable, Sendable {
 struct CreateBody: Decodable {
     var name: String?
     var slug: String?
+
+    /// What `WorkspaceStore.create` accepts: the name is trimmed, the slug trimmed and lowercased before the checks.
+    static let schema = APISchema.object(
+        [
+            "name": .string(minLength: 1, maxLength: 80, pattern: Schemas.notBlank),
+            "slug": .string(minLength: 2, maxLength: 40, pattern: "^[a-z0-9-]+$"),
+        ], required: ["name", "slug"])
 }
 
 struct JoinBody: Decodable {
     var code: String?
+
+    /// An unknown or expired code is 404, not a validation error.
+    static let schema = APISchema.object(["code": .string(minLength: 1, pattern: Schemas.notBlank)], required: ["code"])
 }
 
 struct RoleBody: Decodable {
     var role: String?
+
+    static let schema = APISchema.object(["role": .string(values: WorkspaceRole.all)], required: ["role"])
 }
 
 enum WorkspaceRole {
     static let all: [String] = ["owner", "admin", "member", "guest"]
+}
+
+/// Schemas for the OpenAPI document that the handlers' own types cannot give.
+enum Schemas {
+    /// Some character that `Checks.trimmed` keeps: not white space (`\s`), nor U+0085, which Foundation also trims
+    /// (the character itself, as not every validator reads `\u` escapes).
+    static let notBlank = "[^\\s\u{85}]"
+
+    /// `POST /{id}/invites`: the store answers a `[String: String]`.
+    static let invite = APISchema.object(["code": .string, "expires_at": .dateTime], required: ["code", "expires_at"])
+
+    /// `limit` and `cursor`, as `Page` reads them.
+    static func page(defaultLimit: Int = 50) -> [APIParameter] {
+        [
+            .query("limit", .integer(minimum: 1, maximum: 200), "Items per page, \(defaultLimit) by default"),
+            .query("cursor", .string, "The next_cursor of the page before"),
+        ]
+    }
 }

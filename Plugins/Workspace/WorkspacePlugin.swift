@@ -61,35 +61,46 @@ public final class WorkspacePlugin: QuikPlugin {
         let store = WorkspaceStore(context: context, database: try context.requireDatabase(), access: access)
         try await store.restore()
 
-        try context.addRoute(.post, "/", options: RouteOptions(summary: "Create a workspace; the caller becomes its owner")) { request in
+        let workspace = APISchema.decoding(Workspace.self)
+        let create = RouteOptions(summary: "Create a workspace; the caller becomes its owner")
+            .documented(body: CreateBody.schema, response: workspace, status: 201)
+        try context.addRoute(.post, "/", options: create) { request in
             try .json(try await store.create(try request.decode(CreateBody.self), by: try request.requirePrincipal()), status: 201)
         }
-        try context.addRoute(.get, "/", options: RouteOptions(summary: "The caller's workspaces")) { request in
+        let mine = RouteOptions(summary: "The caller's workspaces").documented(response: .list(of: workspace))
+        try context.addRoute(.get, "/", options: mine) { request in
             try .json(ListResponse(items: try await store.workspaces(of: try request.requirePrincipal()), nextCursor: nil))
         }
-        try context.addRoute(.post, "/join", options: RouteOptions(summary: "Join with an invite code")) { request in
+        let join = RouteOptions(summary: "Join with an invite code").documented(body: JoinBody.schema, response: workspace)
+        try context.addRoute(.post, "/join", options: join) { request in
             try .json(try await store.join(try request.decode(JoinBody.self), principal: try request.requirePrincipal()))
         }
-        try context.addRoute(.get, "/{id}", options: RouteOptions(summary: "One workspace (404 to non-members)")) { request in
+        let one = RouteOptions(summary: "One workspace (404 to non-members)").documented(response: workspace)
+        try context.addRoute(.get, "/{id}", options: one) { request in
             try .json(try await store.workspace(try request.parameter("id"), for: try request.requirePrincipal()))
         }
-        try context.addRoute(.post, "/{id}/invites", options: RouteOptions(summary: "Create an invite code (admins)")) { request in
+        let invite = RouteOptions(summary: "Create an invite code (admins)").documented(response: Schemas.invite, status: 201)
+        try context.addRoute(.post, "/{id}/invites", options: invite) { request in
             try .json(try await store.invite(try request.parameter("id"), by: try request.requirePrincipal()), status: 201)
         }
-        try context.addRoute(.get, "/{id}/members", options: RouteOptions(summary: "Members with roles")) { request in
+        let members = RouteOptions(summary: "Members with roles")
+            .documented(query: Schemas.page(defaultLimit: 200), response: .list(of: .decoding(Member.self)))
+        try context.addRoute(.get, "/{id}/members", options: members) { request in
             let principal = try request.requirePrincipal()
             let id = try request.parameter("id")
             _ = try await store.requireMember(principal, of: id)
             return try .json(try await store.members(of: id, page: try Page(request, defaultLimit: 200)))
         }
-        try context.addRoute(.patch, "/{id}/members/{user_id}", options: RouteOptions(summary: "Change a member's role (admins)")) { request in
+        let setRole = RouteOptions(summary: "Change a member's role (admins)")
+            .documented(body: RoleBody.schema, response: .decoding(Member.self))
+        try context.addRoute(.patch, "/{id}/members/{user_id}", options: setRole) { request in
             let body = try request.decode(RoleBody.self)
             return try .json(
                 try await store.setRole(
                     body.role, of: try request.parameter("user_id"), in: try request.parameter("id"), by: try request.requirePrincipal()))
         }
-        try context.addRoute(.delete, "/{id}/members/{user_id}", options: RouteOptions(summary: "Remove a member (admins, or oneself)")) {
-            request in
+        let remove = RouteOptions(summary: "Remove a member (admins, or oneself)").documented(status: 204)
+        try context.addRoute(.delete, "/{id}/members/{user_id}", options: remove) { request in
             try await store.remove(try request.parameter("user_id"), from: try request.parameter("id"), by: try request.requirePrincipal())
             return .noContent
         }

@@ -139,8 +139,8 @@ struct Serve: AsyncParsableCommand {
 struct PluginsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins",
-        abstract: "Inspect the plugins of plugins.yml.",
-        subcommands: [List.self, Check.self])
+        abstract: "Inspect the plugins of plugins.yml, or start a new one.",
+        subcommands: [List.self, Check.self, New.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the plugins of plugins.yml with their manifests.")
@@ -185,6 +185,52 @@ struct PluginsCommand: AsyncParsableCommand {
                 healthy = healthy && status.state == .running
             }
             if !healthy { throw ExitCode(1) }
+        }
+    }
+
+    struct New: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a ready out-of-tree plugin package: manifest, one route, a test, README and plugins.yml.")
+
+        @Argument(help: "The plugin's name: lowercase letters, digits and '-'; also its mount.")
+        var name: String
+
+        @Option(help: "Where to write the package (default: ./<name>).")
+        var output: String?
+
+        @Option(help: "The QuikApp checkout to build against (default: the one this quikapp was built from).")
+        var quikapp: String?
+
+        func run() throws {
+            guard PluginName.isValid(name) else {
+                throw ValidationError("'\(name)' is not a plugin name: lowercase letters, digits and '-', starting with a letter")
+            }
+            let root = quikapp ?? Self.checkout()
+            guard FileManager.default.fileExists(atPath: root + "/SDK/Package.swift") else {
+                throw ValidationError("no QuikApp checkout at \(root) (no SDK/Package.swift); pass --quikapp")
+            }
+            let directory = URL(fileURLWithPath: output ?? name).standardizedFileURL.path
+            guard !FileManager.default.fileExists(atPath: directory) else {
+                throw ValidationError("\(directory) already exists")
+            }
+            let template = PluginTemplate(name: name, quikapp: URL(fileURLWithPath: root).standardizedFileURL.path)
+            for (path, contents) in template.files {
+                let file = URL(fileURLWithPath: directory).appendingPathComponent(path)
+                try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try contents.write(to: file, atomically: true, encoding: .utf8)
+            }
+            print("wrote \(directory)")
+            print("  cd \(directory) && swift build && \(template.quikapp)/.build/debug/quikapp serve --config plugins.yml --dev --port 8090")
+        }
+
+        /// The checkout this executable was built in: `<checkout>/.build/<triple>/<configuration>/quikapp`.
+        static func checkout() -> String {
+            let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            var url = URL(fileURLWithPath: executable).standardizedFileURL.deletingLastPathComponent()
+            while url.path != "/", !FileManager.default.fileExists(atPath: url.path + "/SDK/Package.swift") {
+                url.deleteLastPathComponent()
+            }
+            return url.path
         }
     }
 }

@@ -59,6 +59,7 @@ struct IdentityHost {
         configuration.drainTimeout = .seconds(2)
         configuration.database.url = try await TestDatabase.socket()
         configuration.database.schemaPrefix = TestDatabase.uniquePrefix()
+        configuration.rateLimits.enabled = false
         let (test, task) = try await TestHost.start(configuration: configuration, authenticator: nil, logs: logs)
         do {
             for name in names + extraPlugins.map(\.0) {

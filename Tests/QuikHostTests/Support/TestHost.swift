@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import QuikTesting
 import Logging
 import NIOCore
 import QuikHost
@@ -105,60 +106,5 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// An HTTP client for one test host.
-struct TestClient: Sendable {
-    let port: Int
-
-    struct Reply: Sendable {
-        let status: Int
-        let headers: [String: String]
-        let body: Data
-
-        func json() throws -> [String: Any] {
-            guard let object = try JSONSerialization.jsonObject(with: body) as? [String: Any] else {
-                throw TestFailure("not a JSON object: \(text)")
-            }
-            return object
-        }
-
-        func jsonArray() throws -> [Any] {
-            guard let array = try JSONSerialization.jsonObject(with: body) as? [Any] else {
-                throw TestFailure("not a JSON array: \(text)")
-            }
-            return array
-        }
-
-        var text: String { String(decoding: body, as: UTF8.self) }
-
-        /// The envelope's `error.code`.
-        var errorCode: String? {
-            ((try? json())?["error"] as? [String: Any])?["code"] as? String
-        }
-    }
-
-    func get(_ path: String, token: String? = nil, headers: [String: String] = [:]) async throws -> Reply {
-        try await send("GET", path, token: token, headers: headers)
-    }
-
-    func post(_ path: String, json: String = "{}", token: String? = nil, headers: [String: String] = [:]) async throws -> Reply {
-        try await send("POST", path, body: Data(json.utf8), token: token, headers: headers)
-    }
-
-    func send(
-        _ method: String, _ path: String, body: Data? = nil, token: String? = nil, headers: [String: String] = [:]
-    ) async throws -> Reply {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.method = .RAW(value: method)
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let buffer = try await response.body.collect(upTo: 64 << 20)
-        var replyHeaders: [String: String] = [:]
-        for header in response.headers { replyHeaders[header.name.lowercased()] = header.value }
-        return Reply(status: Int(response.status.code), headers: replyHeaders, body: Data(buffer: buffer))
-    }
-}
+/// The harness's HTTP client.
+typealias TestClient = HTTPTestClient
