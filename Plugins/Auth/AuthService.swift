@@ -375,7 +375,7 @@ final class AuthService: Sendable {
             throw PluginError(.conflict, "start with POST /api/v1/auth/2fa/setup")
         }
         guard let code = Checks.trimmed(body.code), let step = TOTP.matchingStep(code, secret: secret, at: Date()) else {
-            throw PluginError(.validationFailed, "the code does not match; check the device's clock", details: ["code": "does not match"])
+            throw PluginError(.forbidden, "the code does not match; check the device's clock", details: ["code": "does not match"])
         }
         let codes = (0..<Self.recoveryCodeCount).map { _ in RecoveryCode.make() }
         try await database.transaction { transaction in
@@ -401,7 +401,7 @@ final class AuthService: Sendable {
         guard let code = Checks.trimmed(body.code), !code.isEmpty,
             try await acceptSecondFactor(code, userId: principal.userId, secret: secret)
         else {
-            throw PluginError(.validationFailed, "the code does not match", details: ["code": "does not match"])
+            throw PluginError(.forbidden, "the code does not match", details: ["code": "does not match"])
         }
         try await database.transaction { transaction in
             try await transaction.execute(
@@ -458,7 +458,7 @@ final class AuthService: Sendable {
             return true
         }
         guard done else {
-            throw PluginError(.badRequest, "this reset token is not valid: it was used already or has expired", details: ["token": "invalid"])
+            throw PluginError(.notFound, "this reset token is not valid: it was used already or has expired", details: ["token": "invalid"])
         }
     }
 
@@ -470,7 +470,7 @@ final class AuthService: Sendable {
         guard let stored = try await database.query(
             "SELECT password_hash FROM accounts WHERE user_id = ?", [.text(principal.userId)]
         ).first?["password_hash"].string, await hasher.verify(body.currentPassword!, against: stored) else {
-            throw PluginError(.validationFailed, "the current password is not right", details: ["current_password": "does not match"])
+            throw PluginError(.forbidden, "the current password is not right", details: ["current_password": "does not match"])
         }
         let hash = try await hasher.hash(body.newPassword!)
         try await database.transaction { transaction in
@@ -492,7 +492,7 @@ final class AuthService: Sendable {
             try await transaction.publish("auth.email_verified", AuthEvent(userId: userId, actor: userId))
             return true
         }
-        guard done else { throw PluginError(.badRequest, "this verification token is not valid", details: ["token": "invalid"]) }
+        guard done else { throw PluginError(.notFound, "this verification token is not valid", details: ["token": "invalid"]) }
     }
 
     /// Mail is best effort: a mailer failure is logged, never shown (it would tell whether an email exists).

@@ -62,7 +62,7 @@ struct CreateBody: Decodable {
     var kind: String?
     var topic: String?
 
-    /// What `ChannelStore.create` accepts (name and topic are trimmed, the name lowercased, before the checks).
+    /// What `ChannelStore.create` accepts (the topic is trimmed before its check; the name is taken as written).
     static let schema = APISchema.object(
         [
             "workspace_id": Schemas.id, "name": Schemas.name,

@@ -116,7 +116,8 @@ struct ChannelStore: Sendable {
         _ = try await workspaceRole(principal, body.workspaceId)
         let workspaceId = body.workspaceId!
         try await context.require("channels.create", in: .workspace(workspaceId), for: principal)
-        let name = (Checks.trimmed(body.name) ?? "").lowercased()
+        // Taken as written, as Slack does: a name is already lowercase, with no spaces.
+        let name = body.name ?? ""
         let kind = body.kind ?? "public"
         let topic = Checks.trimmed(body.topic) ?? ""
         var validator = Validator()
@@ -155,7 +156,7 @@ struct ChannelStore: Sendable {
         try validator.finish()
         for user in others {
             guard try await role(of: user, in: workspaceId) != nil else {
-                throw PluginError(.validationFailed, "\(user) is not in this workspace", details: ["user_ids": "not all in the workspace"])
+                throw PluginError(.conflict, "\(user) is not in this workspace", details: ["user_ids": "not all in the workspace"])
             }
         }
         let members = (others.union([principal.userId])).sorted()
@@ -189,7 +190,7 @@ struct ChannelStore: Sendable {
             throw PluginError(.validationFailed, "direct channels have no name", details: ["name": "not allowed"])
         }
         var validator = Validator()
-        let name = Checks.trimmed(body.name)?.lowercased()
+        let name = body.name
         if let name { Self.checkName(name, into: &validator) }
         if let topic = body.topic { validator.check(topic.count <= 250, "topic", "must be at most 250 characters") }
         try validator.finish()
@@ -231,7 +232,7 @@ struct ChannelStore: Sendable {
     func addMember(_ userId: String, to channelId: String, by principal: Principal) async throws -> Channel {
         let standing = try await visible(channelId, principal)
         if standing.channel.archived { throw PluginError(.conflict, "the channel is archived") }
-        if standing.channel.kind == "direct" { throw PluginError(.validationFailed, "direct channels keep their members", details: ["channel": "direct"]) }
+        if standing.channel.kind == "direct" { throw PluginError(.conflict, "direct channels keep their members", details: ["channel": "direct"]) }
         if userId == principal.userId {
             guard standing.memberRole == nil else { return standing.channel }
             guard standing.channel.kind == "public" else { throw PluginError(.notFound, "no such channel") }
@@ -239,7 +240,7 @@ struct ChannelStore: Sendable {
         } else {
             guard standing.memberRole != nil else { throw PluginError(.forbidden, "only members add people to a channel") }
             guard try await role(of: userId, in: standing.channel.workspaceId) != nil else {
-                throw PluginError(.validationFailed, "that user is not in this workspace", details: ["user_id": "not in the workspace"])
+                throw PluginError(.conflict, "that user is not in this workspace", details: ["user_id": "not in the workspace"])
             }
         }
         let added = try await database.transaction { transaction -> Bool in

@@ -24,12 +24,14 @@ public struct Validator {
 public enum Checks {
     /// A plausible email: one `@`, a dotted domain, no spaces, at most 254 characters.
     public static func isEmail(_ text: String) -> Bool {
-        guard text.count <= 254, !text.contains(where: { $0.isWhitespace || $0.isNewline }) else { return false }
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64 else { return false }
-        let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
-        return labels.count >= 2 && labels.allSatisfy { !$0.isEmpty && !$0.hasPrefix("-") && !$0.hasSuffix("-") }
+        text.utf8.count <= 254 && text.wholeMatch(of: emailForm) != nil
     }
+
+    /// The addresses QuikApp takes, in ASCII: a local part of 1–64 RFC 5322 atoms and dots,
+    /// then two or more DNS labels. Anything else (full-width or other look-alike characters
+    /// included) is refused rather than guessed at. ``emailPattern`` is the same rule for OpenAPI.
+    public static let emailPattern = #"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"#
+    nonisolated(unsafe) private static let emailForm = try! Regex(emailPattern)
 
     /// Trims surrounding whitespace.
     public static func trimmed(_ text: String?) -> String? {

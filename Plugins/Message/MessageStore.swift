@@ -133,7 +133,7 @@ struct MessageStore: Sendable {
         if let clientId = body.clientMsgId, let first = try await byClientId(clientId, author: principal.userId) { return (first, false) }
         if let root = body.threadRootId {
             guard let parent = try await message(root), parent.channelId == channelId, parent.threadRootId == nil else {
-                throw PluginError(.validationFailed, "thread_root_id is not a message of this channel", details: ["thread_root_id": "unknown"])
+                throw PluginError(.notFound, "thread_root_id is not a message of this channel", details: ["thread_root_id": "unknown"])
             }
         }
 

@@ -19,7 +19,7 @@ public final class PermissionPlugin: QuikPlugin {
     }
 
     /// `system` or `workspace:<id>`, as `PermissionScope(parsing:)` reads it.
-    static let scopePattern = "^(system|workspace:.+)$"
+    static let scopePattern = "^(system|workspace:[A-Za-z0-9_-]{1,64})$"
 
     struct RoleBody: Decodable {
         var scope: String?
@@ -29,7 +29,7 @@ public final class PermissionPlugin: QuikPlugin {
         /// As the host checks a custom role, so that a body the schema accepts is not refused with 422.
         static let schema: APISchema = .object(
             [
-                "scope": APISchema.string(pattern: "^workspace:.+$").described("workspace:<id>; custom roles belong to a workspace"),
+                "scope": APISchema.string(pattern: "^workspace:[A-Za-z0-9_-]{1,64}$").described("workspace:<id>; custom roles belong to a workspace"),
                 "name": APISchema.string(pattern: "^[a-z0-9_-]{1,40}$").described("Not a built-in role's name"),
                 "permissions": APISchema.array(.string).described("Names that GET /api/v1/permissions lists; none when left out"),
             ], required: ["scope", "name"])
@@ -50,7 +50,7 @@ public final class PermissionPlugin: QuikPlugin {
     }
 
     @Sendable static func scope(_ text: String?) throws -> PermissionScope {
-        guard let text, let scope = PermissionScope(parsing: text) else {
+        guard let text, let scope = PermissionScope(parsing: text), scope.workspaceId.map(IDs.isPlausible) ?? true else {
             throw PluginError(.validationFailed, "scope is 'system' or 'workspace:<id>'", details: ["scope": "malformed"])
         }
         return scope

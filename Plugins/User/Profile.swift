@@ -43,7 +43,7 @@ struct ProfilePatch: Decodable {
         "display_name": APISchema.string(minLength: 1, maxLength: 80, pattern: #"[^\s\u0085]"#).orNull
             .described("Not blank once trimmed"),
         "title": APISchema.string(maxLength: 100).orNull,
-        "timezone": APISchema.string.orNull.described("An IANA time zone, such as Europe/Paris"),
+        "timezone": APISchema.string(values: TimeZones.known.sorted()).orNull.described("An IANA time zone, such as Europe/Paris"),
         "status_text": APISchema.string(maxLength: 100).orNull,
         "status_emoji": APISchema.string(maxLength: 64).orNull,
     ])

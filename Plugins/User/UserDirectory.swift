@@ -67,7 +67,7 @@ struct UserDirectory: Sendable {
         validator.check((patch.title?.count ?? 0) <= 100, "title", "must be at most 100 characters")
         validator.check((patch.statusText?.count ?? 0) <= 100, "status_text", "must be at most 100 characters")
         validator.check((patch.statusEmoji?.count ?? 0) <= 64, "status_emoji", "must be at most 64 characters")
-        if let zone = patch.timezone { validator.check(TimeZone(identifier: zone) != nil, "timezone", "is not an IANA time zone") }
+        if let zone = patch.timezone { validator.check(TimeZones.known.contains(zone), "timezone", "is not an IANA time zone") }
         try validator.finish()
 
         _ = try await profile(principal.userId, viewer: principal, createIfMissing: true)

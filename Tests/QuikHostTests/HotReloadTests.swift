@@ -25,12 +25,14 @@ struct HotReloadTests {
         let yaml = "plugins:\n  echo:\n    path: \(library)\n  dependent:\n    path: \(Fixtures.library("FixtureDependent"))\n"
         try await TestHost.with(yaml: yaml, devMode: true, tweak: { $0.reloadPollInterval = .milliseconds(50) }) { host in
             let stop = StopFlag()
+            let answered = Counter()
             let answers = try await withThrowingTaskGroup(of: [String].self) { group in
                 for _ in 0..<4 {
                     group.addTask {
                         var versions: [String] = []
                         while !stop.isSet {
                             let reply = try await host.client.get("/api/v1/echo/hello")
+                            answered.increment()
                             guard reply.status == 200 else {
                                 versions.append("status \(reply.status): \(reply.text)")
                                 continue
@@ -40,12 +42,14 @@ struct HotReloadTests {
                         return versions
                     }
                 }
-                try await Task.sleep(for: .milliseconds(300))
+                // Enough requests on each side of the switch, however loaded the machine.
+                try await waitUntil(timeout: .seconds(20)) { answered.count >= 12 }
                 try Self.install(Fixtures.library("FixtureEchoV2"), at: library)
                 try await waitUntil(timeout: .seconds(10)) {
                     host.host.pluginStatuses.first { $0.name == "echo" }?.version == "2.0.0"
                 }
-                try await Task.sleep(for: .milliseconds(300))
+                let atSwitch = answered.count
+                try await waitUntil(timeout: .seconds(20)) { answered.count >= atSwitch + 12 }
                 stop.set()
                 return try await group.reduce(into: [[String]]()) { $0.append($1) }
             }
@@ -56,7 +60,7 @@ struct HotReloadTests {
                 let firstNew = versions.firstIndex(of: "2.0.0") ?? versions.endIndex
                 #expect(!versions[firstNew...].contains("1.0.0"), "once a client sees the new version it never sees the old one")
             }
-            #expect(answers.joined().count > 20)
+            #expect(answers.joined().count >= 24)
             // The new version's frame handlers, services and subscriptions are live too.
             #expect(try await host.client.get("/api/v1/dependent/upper?text=v2").json()["text"] as? String == "V2")
             let status = try #require(host.host.pluginStatuses.first { $0.name == "echo" })
@@ -110,4 +114,11 @@ final class StopFlag: Sendable {
     private let value = Atomic(false)
     var isSet: Bool { value.load(ordering: .acquiring) }
     func set() { value.store(true, ordering: .releasing) }
+}
+
+/// Counts from any task.
+final class Counter: Sendable {
+    private let value = Atomic<Int>(0)
+    func increment() { value.add(1, ordering: .relaxed) }
+    var count: Int { value.load(ordering: .relaxed) }
 }

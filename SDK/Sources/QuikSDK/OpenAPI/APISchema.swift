@@ -58,12 +58,20 @@ public struct APISchema: Sendable, Equatable {
             .with("minItems", minItems.map(JSONValue.int)).with("maxItems", maxItems.map(JSONValue.int))
     }
 
-    /// An object with these properties, of which `required` must be present. Other properties are allowed.
+    /// An object with these properties, of which `required` must be present. The others may
+    /// also be `null`, as Swift's decoding of an `Optional` allows. Other properties are allowed.
     public static func object(_ properties: [String: APISchema], required: [String] = []) -> APISchema {
-        APISchema(node: .object([
-            "type": .string("object"),
-            "properties": .object(properties.mapValues(\.node)),
-        ])).with("required", required.isEmpty ? nil : .array(required.sorted().map(JSONValue.string)))
+        let nodes = Dictionary(uniqueKeysWithValues: properties.map { name, schema in
+            (name, required.contains(name) || schema.allowsNull ? schema.node : schema.orNull.node)
+        })
+        return APISchema(node: .object(["type": .string("object"), "properties": .object(nodes)]))
+            .with("required", required.isEmpty ? nil : .array(required.sorted().map(JSONValue.string)))
+    }
+
+    /// Whether the schema is already "this or null".
+    private var allowsNull: Bool {
+        guard case .object(let fields) = node, case .array(let options)? = fields["anyOf"] else { return false }
+        return options.contains(.object(["type": .string("null")]))
     }
 
     /// A page of the contract's lists: `{"items": [...], "next_cursor": "…" | null}`.
