@@ -187,7 +187,7 @@ struct ChannelStore: Sendable {
         let standing = try await visible(channelId, principal)
         guard standing.memberRole != nil else { throw PluginError(.forbidden, "only members change a channel") }
         guard standing.channel.kind != "direct" || body.name == nil else {
-            throw PluginError(.validationFailed, "direct channels have no name", details: ["name": "not allowed"])
+            throw PluginError(.conflict, "direct channels have no name", details: ["name": "not allowed"])
         }
         var validator = Validator()
         let name = body.name

@@ -66,9 +66,9 @@ public final class MessagePlugin: QuikPlugin {
         let access = ChannelAccessCache(context: context)
         let store = MessageStore(context: context, database: try context.requireDatabase(), access: access)
 
-        // A repeated client_msg_id answers 200 with the first message; the document gives the first post's 201.
+        // A repeated client_msg_id answers 200 with the first message.
         let post = RouteOptions(summary: "Post a message or a thread reply")
-            .documented(body: PostBody.schema, response: Message.schema, status: 201)
+            .documented(body: PostBody.schema, response: Message.schema, status: 201, also: [200])
         try context.addRoute(.post, "/", options: post) { request in
             let (message, created) = try await store.post(try request.decode(PostBody.self), principal: try request.requirePrincipal())
             return try .json(message, status: created ? 201 : 200)

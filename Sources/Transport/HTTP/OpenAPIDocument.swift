@@ -66,7 +66,9 @@ package enum OpenAPIDocument {
         if let response = options.response, options.responseStatus != 204 {
             success["content"] = ["application/json": ["schema": object(response)]]
         }
-        operation["responses"] = ["\(options.responseStatus)": success, "default": ["$ref": "#/components/responses/Error"]]
+        var responses: [String: Any] = ["default": ["$ref": "#/components/responses/Error"]]
+        for status in [options.responseStatus] + options.otherResponseStatuses { responses["\(status)"] = success }
+        operation["responses"] = responses
         return operation
     }
 

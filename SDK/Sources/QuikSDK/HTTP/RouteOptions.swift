@@ -16,6 +16,8 @@ public struct RouteOptions: Sendable {
     public var response: APISchema? = nil
     /// The successful response's status. Default 200. Since SDK 1.4.
     public var responseStatus: Int = 200
+    /// Other successful statuses with the same response (such as 200 for a replayed create). Since SDK 1.4.
+    public var otherResponseStatuses: [Int] = []
     /// This route's own rate limit per caller, instead of its route class's; `nil` keeps the class's. Since SDK 1.4.
     public var rateLimit: RateLimit? = nil
 
@@ -27,14 +29,16 @@ public struct RouteOptions: Sendable {
     }
 
     /// These options with the route's query parameters, request body and response described. Since SDK 1.4.
+    /// `also` lists other successful statuses answered with the same response.
     public func documented(
-        query: [APIParameter] = [], body: APISchema? = nil, response: APISchema? = nil, status: Int = 200
+        query: [APIParameter] = [], body: APISchema? = nil, response: APISchema? = nil, status: Int = 200, also: [Int] = []
     ) -> RouteOptions {
         var options = self
         options.parameters += query
         options.requestBody = body ?? options.requestBody
         options.response = response ?? options.response
         options.responseStatus = status
+        options.otherResponseStatuses = also
         return options
     }
 
