@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The `quikapp` executable, run as a user would.
-@Suite("Command line", .timeLimit(.minutes(2)))
+@Suite("Command line", .timeLimit(.minutes(5)))
 struct CommandLineTests {
     static func quikapp(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         try await runProgram(Fixtures.buildDirectory + "/quikapp", arguments)
@@ -14,6 +14,28 @@ struct CommandLineTests {
         let database = "database:\n  url: \(try await TestDatabase.socket())\n  schema_prefix: \(TestDatabase.uniquePrefix())\n"
         try (database + yaml).write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+
+    @Test("plugins new writes a package that builds against the SDK and serves its route in a --dev host at once")
+    func pluginsNew() async throws {
+        let directory = try Fixtures.temporaryDirectory() + "/demo"
+        let made = try await Self.quikapp(["plugins", "new", "demo", "--output", directory, "--quikapp", ExampleTests.root])
+        #expect(made.status == 0, "\(made.output)")
+        for file in ["Package.swift", "Sources/Demo/DemoPlugin.swift", "Sources/Demo/Entry.swift", "Tests/DemoTests/DemoTests.swift", "plugins.yml", "README.md"] {
+            #expect(FileManager.default.fileExists(atPath: "\(directory)/\(file)"), "\(file)")
+        }
+        let (status, output) = try await runProgram("/usr/bin/env", ["swift", "build", "--package-path", directory, "--product", "demo"])
+        #expect(status == 0, "\(output)")
+        let yaml = "plugins:\n  demo:\n    path: \(directory)/.build/debug/libdemo.so\n"
+        try await TestHost.with(yaml: yaml, devMode: true) { host in
+            let reply = try await host.client.get("/api/v1/demo/hello", token: "alice-token")
+            #expect(reply.status == 200)
+            #expect(try reply.json()["user_id"] as? String == "alice")
+        }
+        let taken = try await Self.quikapp(["plugins", "new", "demo", "--output", directory, "--quikapp", ExampleTests.root])
+        #expect(taken.status != 0 && taken.output.contains("already exists"))
+        let badName = try await Self.quikapp(["plugins", "new", "Demo!", "--quikapp", ExampleTests.root])
+        #expect(badName.status != 0 && badName.output.contains("is not a plugin name"))
     }
 
     @Test("plugins check exits 0 when every enabled plugin sets up, 1 otherwise, naming the failure")
