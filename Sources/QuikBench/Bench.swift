@@ -1,3 +1,4 @@
+import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -17,9 +18,24 @@ import Glibc
 ///
 ///     swift build -c release && .build/release/quikapp-bench [--plugins 50] [--seconds 5] [--events 100000]
 @main
-struct Bench {
-    static func main() async throws {
-        let options = Options(CommandLine.arguments.dropFirst())
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quikapp-bench", abstract: "The host's figures, each as a ratio to a baseline measured in the same run.")
+
+    @Option(help: "Plugins to load and set up for the load-time figure.")
+    var plugins = 50
+
+    @Option(help: "Seconds for each throughput measurement.")
+    var seconds = 5.0
+
+    @Option(help: "Concurrent HTTP clients.")
+    var concurrency = 16
+
+    @Option(help: "Events published for the event-bus figures.")
+    var events = 100_000
+
+    func run() async throws {
+        let options = self
         let build = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
         let workspace = FileManager.default.temporaryDirectory.appendingPathComponent("quikapp-bench-\(getpid())").path
         try FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
@@ -28,16 +44,16 @@ struct Bench {
         print("quikapp-bench on \(ProcessInfo.processInfo.activeProcessorCount) cores; figures are ratios to a baseline taken in the same run")
         let databaseDirectory = "/tmp/quikapp-bench-db-\(getpid())"
         let server = try await DatabaseBenchmark.startServer(directory: databaseDirectory)
-        socket = server.socket
+        Self.socket = server.socket
         defer { try? FileManager.default.removeItem(atPath: databaseDirectory) }
-        try await loadTime(build: build, workspace: workspace, count: options.plugins)
-        try await routeThroughput(build: build, workspace: workspace, seconds: options.seconds, concurrency: options.concurrency)
+        try await Self.loadTime(build: build, workspace: workspace, count: options.plugins)
+        try await Self.routeThroughput(build: build, workspace: workspace, seconds: options.seconds, concurrency: options.concurrency)
         for subscribers in [1, 10] {
-            try await busThroughput(build: build, workspace: workspace, subscribers: subscribers, events: options.events)
+            try await Self.busThroughput(build: build, workspace: workspace, subscribers: subscribers, events: options.events)
         }
-        try await authThroughput(build: build, workspace: workspace, seconds: options.seconds, concurrency: options.concurrency)
-        argon2Time()
-        let database = try await DatabaseBenchmark.run(socket: socket, seconds: options.seconds, poolSize: 4)
+        try await Self.authThroughput(build: build, workspace: workspace, seconds: options.seconds, concurrency: options.concurrency)
+        Self.argon2Time()
+        let database = try await DatabaseBenchmark.run(socket: Self.socket, seconds: options.seconds, poolSize: 4)
         print(String(
             format: "primary-key SELECT: raw connection %.0f/s; pool, 1 caller %.0f/s (ratio %.2f); pool of %d, 16 callers %.0f/s (ratio %.2f)",
             database.rawPerSecond, database.pooledOneCaller, database.pooledOneCaller / database.rawPerSecond, database.poolSize,
@@ -58,27 +74,6 @@ struct Bench {
         // The load comes from one address and one user, far past any person's rate.
         configuration.rateLimits.enabled = false
         return configuration
-    }
-
-    struct Options {
-        var plugins = 50
-        var seconds = 5.0
-        var concurrency = 16
-        var events = 100_000
-
-        init(_ arguments: ArraySlice<String>) {
-            var iterator = arguments.makeIterator()
-            while let flag = iterator.next() {
-                let value = iterator.next().flatMap(Double.init) ?? 0
-                switch flag {
-                case "--plugins": plugins = Int(value)
-                case "--seconds": seconds = value
-                case "--concurrency": concurrency = Int(value)
-                case "--events": events = Int(value)
-                default: print("unknown option \(flag)")
-                }
-            }
-        }
     }
 
     static func logger() -> Logger {

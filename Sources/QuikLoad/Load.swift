@@ -1,3 +1,4 @@
+import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import QuikHost
@@ -22,32 +23,27 @@ import Glibc
 ///
 ///     swift build && .build/debug/quikapp-load [--users 1000] [--posters 50] [--seconds 5] [--messages 100] [--sockets 5000]
 @main
-struct Load {
-    struct Options {
-        var users = 1000
-        var posters = 50
-        var seconds = 5.0
-        var messages = 100
-        var sockets = 5000
+struct Load: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quikapp-load", abstract: "A load generator for the messaging plugins, each figure beside a same-run baseline.")
 
-        init(_ arguments: ArraySlice<String>) {
-            var iterator = arguments.makeIterator()
-            while let flag = iterator.next() {
-                let value = Int(iterator.next() ?? "") ?? 0
-                switch flag {
-                case "--users": users = value
-                case "--posters": posters = value
-                case "--seconds": seconds = Double(value)
-                case "--messages": messages = value
-                case "--sockets": sockets = value
-                default: print("unknown option \(flag)")
-                }
-            }
-        }
-    }
+    @Option(help: "Workspace members (registered users).")
+    var users = 1000
 
-    static func main() async throws {
-        let options = Options(CommandLine.arguments.dropFirst())
+    @Option(help: "Concurrent posters.")
+    var posters = 50
+
+    @Option(help: "Seconds of posting for the throughput figure.")
+    var seconds = 5.0
+
+    @Option(help: "Messages timed from post to receipt.")
+    var messages = 100
+
+    @Option(help: "Idle sockets for the memory figure.")
+    var sockets = 5000
+
+    func run() async throws {
+        let options = self
         let build = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("quikapp-load-\(getpid())").path
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -56,7 +52,7 @@ struct Load {
         let database = try await DatabaseBenchmark.startServer(directory: databaseDirectory)
         let socket = database.socket
         let port = Int.random(in: 20000...40000)
-        let server = try startServer(build: build, scratch: scratch, socket: socket, port: port)
+        let server = try Self.startServer(build: build, scratch: scratch, socket: socket, port: port)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: {
             var configuration = HTTPClient.Configuration()
             configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(options.posters, 16)
@@ -64,8 +60,8 @@ struct Load {
         }())
         let http = LoadHTTP(base: "http://127.0.0.1:\(port)", client: client)
         do {
-            try await waitForHealth(http)
-            try await run(options, http: http, port: port, serverPID: server.processIdentifier)
+            try await Self.waitForHealth(http)
+            try await Self.measure(options, http: http, port: port, serverPID: server.processIdentifier)
         } catch {
             print("load failed: \(error)")
         }
@@ -144,7 +140,7 @@ struct Load {
         }
     }
 
-    static func run(_ options: Options, http: LoadHTTP, port: Int, serverPID: Int32) async throws {
+    static func measure(_ options: Load, http: LoadHTTP, port: Int, serverPID: Int32) async throws {
         let clock = ContinuousClock()
         let setupStarted = clock.now
         let members = try await concurrently(Array(0..<options.users), width: 16) { index in
@@ -176,7 +172,7 @@ struct Load {
 
     // MARK: Throughput
 
-    static func throughput(_ options: Options, http: LoadHTTP, members: [Member], channelId: String) async throws {
+    static func throughput(_ options: Load, http: LoadHTTP, members: [Member], channelId: String) async throws {
         let posters = Array(members.prefix(options.posters))
         func hammer(_ seconds: Double, _ request: @escaping @Sendable (Member, Int) async throws -> Bool) async throws -> Double {
             let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
@@ -216,7 +212,7 @@ struct Load {
 
     // MARK: Latency
 
-    static func latency(_ options: Options, http: LoadHTTP, port: Int, members: [Member], channelId: String) async throws -> [LoadSocket] {
+    static func latency(_ options: Load, http: LoadHTTP, port: Int, members: [Member], channelId: String) async throws -> [LoadSocket] {
         let url = "ws://127.0.0.1:\(port)/api/v1/realtime"
         let arrivals = Mutex<[Int: [ContinuousClock.Instant]]>([:])
         let pongs = Mutex<[String: ContinuousClock.Instant]>([:])
@@ -287,7 +283,7 @@ struct Load {
         return Double(line.split(separator: " ").dropFirst().first ?? "") ?? .nan
     }
 
-    static func memory(_ options: Options, port: Int, members: [Member], open: [LoadSocket], idleRSS: Double, serverPID: Int32) async throws {
+    static func memory(_ options: Load, port: Int, members: [Member], open: [LoadSocket], idleRSS: Double, serverPID: Int32) async throws {
         let url = "ws://127.0.0.1:\(port)/api/v1/realtime"
         var sockets = open
         var index = 0
