@@ -164,16 +164,11 @@ public final class QuikHost: Sendable {
 
     /// Loads the plugins, serves until a shutdown signal or ``shutdown()``, then
     /// drains: sockets are closed with 1001, in-flight requests finish, plugins stop.
+    /// Every part, start-up included, is a service of one `ServiceGroup`.
     public func run(
         gracefulShutdownSignals: [UnixSignal] = [],
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
-        do {
-            try await start(serving: true)
-        } catch {
-            await core.embedded?.stop()
-            throw error
-        }
         let core = self.core
         let gateway = self.gateway
         let configuration = core.configuration
@@ -202,16 +197,24 @@ public final class QuikHost: Sendable {
             },
             logger: core.logger
         )
+        // Start-up runs inside the group; the HTTP server and the watcher wait for it.
+        let startup = HostStartup { try await self.start(serving: true) }
         var services: [any Service] = []
         if let embedded = core.embedded { services.append(embedded) }
         // Stopped in reverse order: plugins, then the relay (delivering what they committed), then the bus drains.
-        services += [core.database, core.runtime.bus, core.database.relay, core.manager, limiter]
+        services += [core.database, core.runtime.bus, core.database.relay, core.manager, limiter, startup]
         if configuration.devMode {
-            services.append(PluginWatcher(manager: core.manager, configuration: configuration, logger: core.logger))
+            services.append(AfterStartup(startup: startup, service: PluginWatcher(manager: core.manager, configuration: configuration, logger: core.logger)))
         }
-        services += [application, gateway]
+        services += [AfterStartup(startup: startup, service: application), gateway]
         var groupConfiguration = ServiceGroupConfiguration(
-            services: services.map { .init(service: $0) },
+            // A start-up that fails (and the services that then never begin) shut the group
+            // down gracefully, in order, rather than cancelling everything at once.
+            services: services.map { service in
+                service is HostStartup || service is AfterStartup
+                    ? .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+                    : .init(service: service)
+            },
             gracefulShutdownSignals: gracefulShutdownSignals,
             logger: core.logger)
         // Shutdown is bounded: past these the group cancels, then stops waiting.

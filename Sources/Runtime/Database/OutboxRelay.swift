@@ -122,7 +122,8 @@ package final class OutboxRelay: Service, Sendable {
                 self.wakeup.finish()
             }
             group.addTask {
-                while !Task.isShuttingDownGracefully {
+                // A cancelled sleep returns at once: without the second check this would spin.
+                while !Task.isShuttingDownGracefully, !Task.isCancelled {
                     await self.deliverAll()
                     try? await Task.sleep(for: self.pollInterval)
                 }

@@ -36,10 +36,11 @@ package final class PluginWatcher: Service, Sendable {
         let entries = configuration.enabledPlugins
         var loaded = Dictionary(uniqueKeysWithValues: entries.map { ($0.name, signature(manager.libraryPath(for: $0))) })
         var pending: [String: Signature] = [:]
-        while !Task.isShuttingDownGracefully {
+        // Ends on graceful shutdown and on cancellation alike.
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
             // A long poll interval must not hold up shutdown.
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.configuration.reloadPollInterval) }
-            if Task.isShuttingDownGracefully { break }
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
             for entry in entries {
                 let current = signature(manager.libraryPath(for: entry))
                 guard let current, current != loaded[entry.name] else {
