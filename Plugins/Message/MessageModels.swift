@@ -127,10 +127,7 @@ struct EditBody: Decodable {
 struct EmojiBody: Decodable {
     var emoji: String?
 
-    /// What `MessageStore.react` accepts: 1–64 characters without white space, after percent-decoding,
-    /// so `%` (which must start a valid escape) is left out here.
-    static let schema = APISchema.object(
-        ["emoji": .string(minLength: 1, maxLength: 64, pattern: "^[^\\s%\u{85}]+$")], required: ["emoji"])
+    static let schema = APISchema.object(["emoji": ReactionName.schema], required: ["emoji"])
 }
 
 /// Schemas for the OpenAPI document that the handlers' own types cannot give.

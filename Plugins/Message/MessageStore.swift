@@ -237,9 +237,9 @@ struct MessageStore: Sendable {
     func react(_ id: String, emoji rawEmoji: String?, add: Bool, principal: Principal) async throws -> Message {
         let (message, reply) = try await visibleMessage(id, principal)
         guard reply.member else { throw PluginError(.forbidden, "only members react in this channel") }
-        let emoji = (Checks.trimmed(rawEmoji) ?? "").removingPercentEncoding ?? ""
-        guard (1...64).contains(emoji.count), !emoji.contains(where: \.isWhitespace) else {
-            throw PluginError(.validationFailed, "emoji is 1–64 characters without spaces", details: ["emoji": "malformed"])
+        let emoji = rawEmoji ?? ""
+        guard ReactionName.isValid(emoji) else {
+            throw PluginError(.validationFailed, "emoji is a name of [a-z0-9_+-], 1–64 long, or an emoji", details: ["emoji": "malformed"])
         }
         let changed = try await database.transaction { transaction -> Bool in
             let outcome =

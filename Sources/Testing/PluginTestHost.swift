@@ -62,16 +62,7 @@ public struct PluginTestHost: Sendable {
         var logger = Logger(label: "plugin-test-host")
         logger.logLevel = ProcessInfo.processInfo.environment["QUIK_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
         let host = try QuikHost(configuration: configuration, authenticator: hostTokens ? nil : FixedTokens(), logger: logger)
-        let (ready, readyContinuation) = AsyncStream.makeStream(of: Int.self)
-        let task = Task {
-            defer { readyContinuation.finish() }
-            try await host.run { port in readyContinuation.yield(port) }
-        }
-        var iterator = ready.makeAsyncIterator()
-        guard let port = await iterator.next() else {
-            _ = try await task.value
-            throw HarnessFailure("the host stopped before it listened")
-        }
+        let (port, task) = try await host.runUntilListening()
         let running = PluginTestHost(host: host, port: port, client: HTTPTestClient(port: port))
         do {
             for plugin in plugins {

@@ -49,16 +49,7 @@ struct TestHost {
         }
         logger[metadataKey: "host"] = .string(configuration.database.schemaPrefix)
         let host = try QuikHost(configuration: configuration, authenticator: authenticator, logger: logger)
-        let (ready, readyContinuation) = AsyncStream.makeStream(of: Int.self)
-        let task = Task {
-            defer { readyContinuation.finish() }
-            try await host.run { port in readyContinuation.yield(port) }
-        }
-        var iterator = ready.makeAsyncIterator()
-        guard let port = await iterator.next() else {
-            _ = try await task.value
-            throw TestFailure("the host stopped before it listened")
-        }
+        let (port, task) = try await host.runUntilListening()
         return (TestHost(host: host, port: port, client: TestClient(port: port)), task)
     }
 

@@ -79,6 +79,11 @@ public struct APISchema: Sendable, Equatable {
         object(["items": array(items), "next_cursor": string.orNull], required: ["items", "next_cursor"])
     }
 
+    /// A value any of these schemas allows.
+    public static func anyOf(_ schemas: [APISchema]) -> APISchema {
+        APISchema(node: .object(["anyOf": .array(schemas.map(\.node))]))
+    }
+
     /// This schema, or `null`.
     public var orNull: APISchema {
         APISchema(node: .object(["anyOf": .array([node, .object(["type": .string("null")])])]))
