@@ -34,7 +34,7 @@ package struct HostContext: PluginContext {
     }
 
     package func addRoute(_ method: RouteMethod, _ path: String, options: RouteOptions, handler: @escaping RouteHandler) throws {
-        guard instance.manifest.mount != nil else {
+        guard let mount = instance.manifest.mount else {
             throw PluginError(.forbidden, "plugin '\(pluginName)' has no mount in its manifest, so it cannot serve routes")
         }
         let pattern = try RoutePattern(path)
@@ -42,7 +42,7 @@ package struct HostContext: PluginContext {
             if registrations.routes.contains(where: { $0.method == method && $0.pattern == pattern }) {
                 throw PluginError(.conflict, "route \(method) \(pattern) is registered twice")
             }
-            registrations.routes.append(PluginRoute(method: method, pattern: pattern, options: options, handler: handler))
+            registrations.routes.append(PluginRoute(method: method, pattern: pattern, options: options, mount: mount, handler: handler))
         }
     }
 

@@ -2,12 +2,29 @@ import QuikMariaDB
 import QuikSDK
 import QuikSupport
 
-/// A route a plugin registered.
+/// A route a plugin registered, with what every request needs of its options read
+/// once here (the SDK's options are a resilient struct: each read copies all of it).
 package struct PluginRoute: Sendable {
     package let method: RouteMethod
     package let pattern: RoutePattern
     package let options: RouteOptions
     package let handler: RouteHandler
+    /// `/api/v1/<mount><pattern>`, for metrics and logs.
+    package let label: String
+    package let requiresAuthentication: Bool
+    package let timeout: Duration?
+    package let rateLimit: RateLimit?
+
+    package init(method: RouteMethod, pattern: RoutePattern, options: RouteOptions, mount: String, handler: @escaping RouteHandler) {
+        self.method = method
+        self.pattern = pattern
+        self.options = options
+        self.handler = handler
+        label = "/api/v1/\(mount)\(pattern.description == "/" ? "" : pattern.description)"
+        requiresAuthentication = options.requiresAuthentication
+        timeout = options.timeoutSeconds.map { .milliseconds(Int64($0 * 1000)) }
+        rateLimit = options.rateLimit
+    }
 }
 
 /// An interceptor a plugin registered for a hook.

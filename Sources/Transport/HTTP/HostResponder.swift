@@ -114,12 +114,12 @@ package struct HostResponder: HTTPResponder {
             guard let (route, parameters) = instance.sealed.route(method, parts[3...]) else {
                 throw PluginError(.notFound, "no such resource")
             }
-            matchedLabel = "/api/v1/\(mount)\(route.pattern.description == "/" ? "" : route.pattern.description)"
-            let principal = try await authenticate(request, required: route.options.requiresAuthentication)
-            try limiter.check(method: method, principal: principal, remoteAddress: remoteAddress, route: matchedLabel ?? "", own: route.options.rateLimit)
+            matchedLabel = route.label
+            let principal = try await authenticate(request, required: route.requiresAuthentication)
+            try limiter.check(method: method, principal: principal, remoteAddress: remoteAddress, route: route.label, own: route.rateLimit)
             let pluginRequest = try await makePluginRequest(
                 request, requestId: requestId, remoteAddress: remoteAddress, parameters: parameters, principal: principal)
-            let deadline = route.options.timeoutSeconds.map { Duration.milliseconds(Int64($0 * 1000)) } ?? timeout
+            let deadline = route.timeout ?? timeout
             do {
                 // Counted busy until the handler really ends, even one answered 503 at its deadline.
                 instance.enter()
