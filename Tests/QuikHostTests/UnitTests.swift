@@ -36,8 +36,8 @@ struct UnitTests {
         #expect(throws: PluginError.self) { try RoutePattern("relative") }
         var registrations = Registrations()
         let handler: RouteHandler = { _ in .noContent }
-        registrations.routes.append(PluginRoute(method: .get, pattern: try RoutePattern("/{id}"), options: RouteOptions(), handler: handler))
-        registrations.routes.append(PluginRoute(method: .get, pattern: try RoutePattern("/pins"), options: RouteOptions(), handler: handler))
+        registrations.routes.append(PluginRoute(method: .get, pattern: try RoutePattern("/{id}"), options: RouteOptions(), mount: "items", handler: handler))
+        registrations.routes.append(PluginRoute(method: .get, pattern: try RoutePattern("/pins"), options: RouteOptions(), mount: "items", handler: handler))
         #expect(registrations.route(.get, ["pins"])?.0.pattern.description == "/pins", "a literal segment wins over a parameter")
         #expect(registrations.route(.get, ["7"])?.1 == ["id": "7"])
         #expect(registrations.route(.post, ["7"]) == nil)
