@@ -88,7 +88,8 @@ public final class PresencePlugin: QuikPlugin {
         }
         // One loop ends grace periods and turns idle users away, instead of a timer per socket.
         try context.run("presence sweeper") {
-            let interval = min(30, max(0.05, min(idleAfter, grace) / 4))
+            // Within a second of the contract's 30 s (and a thirtieth of a shorter period).
+            let interval = min(1, max(0.05, min(idleAfter, grace) / 30))
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
                 for user in await book.expire() { await announce(user, "offline") }
