@@ -16,9 +16,9 @@ private final class SchemaRecorder: Decoder {
     /// What the type's initialiser asked for.
     enum Shape {
         case unknown
-        case single(JSONValue)
-        case keyed([String: (JSONValue, required: Bool)])
-        case unkeyed(JSONValue)
+        case single(SettingValue)
+        case keyed([String: (SettingValue, required: Bool)])
+        case unkeyed(SettingValue)
     }
 
     static let maxDepth = 8
@@ -32,18 +32,18 @@ private final class SchemaRecorder: Decoder {
         self.depth = depth
     }
 
-    static func schema(of type: any Decodable.Type, depth: Int) -> JSONValue {
+    static func schema(of type: any Decodable.Type, depth: Int) -> SettingValue {
         if let known = primitive(type) { return known }
-        if let values = enumValues(type) { return .object(["type": .string("string"), "enum": .array(values.map(JSONValue.string))]) }
-        guard depth < maxDepth else { return .object([:]) }
+        if let values = enumValues(type) { return .map(["type": .string("string"), "enum": .list(values.map(SettingValue.string))]) }
+        guard depth < maxDepth else { return .map([:]) }
         let recorder = SchemaRecorder(depth: depth)
         _ = try? type.init(from: recorder)
         return recorder.node
     }
 
     /// A value of `type` to hand back to the initialiser, and its schema.
-    static func placeholder<T: Decodable>(_ type: T.Type, depth: Int) throws -> (T, JSONValue) {
-        if let value = primitiveValue(type) { return (value, primitive(type) ?? .object([:])) }
+    static func placeholder<T: Decodable>(_ type: T.Type, depth: Int) throws -> (T, SettingValue) {
+        if let value = primitiveValue(type) { return (value, primitive(type) ?? .map([:])) }
         if let iterable = type as? any CaseIterable.Type, let first = firstCase(iterable) as? T {
             return (first, schema(of: type, depth: depth))
         }
@@ -53,32 +53,32 @@ private final class SchemaRecorder: Decoder {
         return (value, recorder.node)
     }
 
-    var node: JSONValue {
+    var node: SettingValue {
         switch shape {
-        case .unknown: .object([:])
+        case .unknown: .map([:])
         case .single(let schema): schema
-        case .unkeyed(let items): .object(["type": .string("array"), "items": items])
+        case .unkeyed(let items): .map(["type": .string("array"), "items": items])
         case .keyed(let properties):
-            .object([
+            .map([
                 "type": .string("object"),
-                "properties": .object(properties.mapValues(\.0)),
-                "required": .array(properties.filter(\.value.required).keys.sorted().map(JSONValue.string)),
+                "properties": .map(properties.mapValues(\.0)),
+                "required": .list(properties.filter(\.value.required).keys.sorted().map(SettingValue.string)),
             ])
         }
     }
 
-    private static func primitive(_ type: Any.Type) -> JSONValue? {
+    private static func primitive(_ type: Any.Type) -> SettingValue? {
         switch type {
-        case is String.Type, is Substring.Type, is Character.Type: .object(["type": .string("string")])
-        case is Bool.Type: .object(["type": .string("boolean")])
+        case is String.Type, is Substring.Type, is Character.Type: .map(["type": .string("string")])
+        case is Bool.Type: .map(["type": .string("boolean")])
         case is Int.Type, is Int8.Type, is Int16.Type, is Int32.Type, is Int64.Type,
             is UInt.Type, is UInt8.Type, is UInt16.Type, is UInt32.Type, is UInt64.Type:
-            .object(["type": .string("integer")])
-        case is Double.Type, is Float.Type, is Decimal.Type: .object(["type": .string("number")])
-        case is Date.Type: .object(["type": .string("string"), "format": .string("date-time")])
-        case is Data.Type: .object(["type": .string("string"), "contentEncoding": .string("base64")])
-        case is URL.Type: .object(["type": .string("string"), "format": .string("uri")])
-        case is UUID.Type: .object(["type": .string("string"), "format": .string("uuid")])
+            .map(["type": .string("integer")])
+        case is Double.Type, is Float.Type, is Decimal.Type: .map(["type": .string("number")])
+        case is Date.Type: .map(["type": .string("string"), "format": .string("date-time")])
+        case is Data.Type: .map(["type": .string("string"), "contentEncoding": .string("base64")])
+        case is URL.Type: .map(["type": .string("string"), "format": .string("uri")])
+        case is UUID.Type: .map(["type": .string("string"), "format": .string("uuid")])
         default: nil
         }
     }
@@ -148,18 +148,18 @@ private final class SchemaRecorder: Decoder {
 
     /// Records a property. `decodeIfPresent` asks `decodeNil` first, which records
     /// `null`; the value's schema then joins it, and the property is optional.
-    func record(_ key: String, _ schema: JSONValue, required: Bool) {
+    func record(_ key: String, _ schema: SettingValue, required: Bool) {
         guard case .keyed(var properties) = shape else { return }
         let name = Self.snakeCase(key)
         if let (existing, _) = properties[name], existing == Self.null, schema != Self.null {
-            properties[name] = (.object(["anyOf": .array([schema, Self.null])]), false)
+            properties[name] = (.map(["anyOf": .list([schema, Self.null])]), false)
         } else {
             properties[name] = (schema, required)
         }
         shape = .keyed(properties)
     }
 
-    static let null = JSONValue.object(["type": .string("null")])
+    static let null = SettingValue.map(["type": .string("null")])
 }
 
 private struct KeyedRecorder<Key: CodingKey>: KeyedDecodingContainerProtocol {
@@ -210,7 +210,7 @@ private struct KeyedRecorder<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
         let nested = SchemaRecorder(depth: recorder.depth + 1)
-        recorder.record(key.stringValue, .object(["type": .string("array")]), required: true)
+        recorder.record(key.stringValue, .map(["type": .string("array")]), required: true)
         return UnkeyedRecorder(recorder: nested)
     }
 

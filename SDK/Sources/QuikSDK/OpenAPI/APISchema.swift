@@ -2,37 +2,37 @@
 /// a response or a parameter. Build one from the pieces below, infer one from a
 /// `Decodable` type with ``decoding(_:)``, or give the JSON text. Since SDK 1.4.
 public struct APISchema: Sendable, Equatable {
-    var node: JSONValue
+    var node: SettingValue
 
-    init(node: JSONValue) {
+    init(node: SettingValue) {
         self.node = node
     }
 
     /// A schema from its JSON text (malformed text gives the empty schema `{}`, which allows anything).
     public init(json: String) {
-        let parsed = JSONValue(parsing: json)
-        node = if case .object = parsed { parsed } else { .object([:]) }
+        let parsed = SettingValue(parsing: json)
+        node = if case .map = parsed { parsed } else { .map([:]) }
     }
 
     /// The schema as JSON text.
-    public var json: String { node.text }
+    public var json: String { node.jsonText }
 
-    private func with(_ key: String, _ value: JSONValue?) -> APISchema {
-        guard let value, case .object(var fields) = node else { return self }
+    private func with(_ key: String, _ value: SettingValue?) -> APISchema {
+        guard let value, case .map(var fields) = node else { return self }
         fields[key] = value
-        return APISchema(node: .object(fields))
+        return APISchema(node: .map(fields))
     }
 
     /// Any value.
-    public static var anyValue: APISchema { APISchema(node: .object([:])) }
+    public static var anyValue: APISchema { APISchema(node: .map([:])) }
     /// A string.
     public static var string: APISchema { string() }
     /// An integer.
     public static var integer: APISchema { integer() }
     /// A number.
-    public static var number: APISchema { APISchema(node: .object(["type": .string("number")])) }
+    public static var number: APISchema { APISchema(node: .map(["type": .string("number")])) }
     /// `true` or `false`.
-    public static var boolean: APISchema { APISchema(node: .object(["type": .string("boolean")])) }
+    public static var boolean: APISchema { APISchema(node: .map(["type": .string("boolean")])) }
     /// An RFC 3339 time, as the contract writes them.
     public static var dateTime: APISchema { string(format: "date-time") }
 
@@ -40,22 +40,22 @@ public struct APISchema: Sendable, Equatable {
     public static func string(
         minLength: Int? = nil, maxLength: Int? = nil, pattern: String? = nil, format: String? = nil, values: [String]? = nil
     ) -> APISchema {
-        APISchema(node: .object(["type": .string("string")]))
-            .with("minLength", minLength.map(JSONValue.int)).with("maxLength", maxLength.map(JSONValue.int))
-            .with("pattern", pattern.map(JSONValue.string)).with("format", format.map(JSONValue.string))
-            .with("enum", values.map { .array($0.map(JSONValue.string)) })
+        APISchema(node: .map(["type": .string("string")]))
+            .with("minLength", minLength.map(SettingValue.int)).with("maxLength", maxLength.map(SettingValue.int))
+            .with("pattern", pattern.map(SettingValue.string)).with("format", format.map(SettingValue.string))
+            .with("enum", values.map { .list($0.map(SettingValue.string)) })
     }
 
     /// An integer with optional bounds.
     public static func integer(minimum: Int? = nil, maximum: Int? = nil) -> APISchema {
-        APISchema(node: .object(["type": .string("integer")]))
-            .with("minimum", minimum.map(JSONValue.int)).with("maximum", maximum.map(JSONValue.int))
+        APISchema(node: .map(["type": .string("integer")]))
+            .with("minimum", minimum.map(SettingValue.int)).with("maximum", maximum.map(SettingValue.int))
     }
 
     /// An array of `items`, with optional bounds on its length.
     public static func array(_ items: APISchema, minItems: Int? = nil, maxItems: Int? = nil) -> APISchema {
-        APISchema(node: .object(["type": .string("array"), "items": items.node]))
-            .with("minItems", minItems.map(JSONValue.int)).with("maxItems", maxItems.map(JSONValue.int))
+        APISchema(node: .map(["type": .string("array"), "items": items.node]))
+            .with("minItems", minItems.map(SettingValue.int)).with("maxItems", maxItems.map(SettingValue.int))
     }
 
     /// An object with these properties, of which `required` must be present. The others may
@@ -64,14 +64,14 @@ public struct APISchema: Sendable, Equatable {
         let nodes = Dictionary(uniqueKeysWithValues: properties.map { name, schema in
             (name, required.contains(name) || schema.allowsNull ? schema.node : schema.orNull.node)
         })
-        return APISchema(node: .object(["type": .string("object"), "properties": .object(nodes)]))
-            .with("required", required.isEmpty ? nil : .array(required.sorted().map(JSONValue.string)))
+        return APISchema(node: .map(["type": .string("object"), "properties": .map(nodes)]))
+            .with("required", required.isEmpty ? nil : .list(required.sorted().map(SettingValue.string)))
     }
 
     /// Whether the schema is already "this or null".
     private var allowsNull: Bool {
-        guard case .object(let fields) = node, case .array(let options)? = fields["anyOf"] else { return false }
-        return options.contains(.object(["type": .string("null")]))
+        guard case .map(let fields) = node, case .list(let options)? = fields["anyOf"] else { return false }
+        return options.contains(.map(["type": .string("null")]))
     }
 
     /// A page of the contract's lists: `{"items": [...], "next_cursor": "…" | null}`.
@@ -81,12 +81,12 @@ public struct APISchema: Sendable, Equatable {
 
     /// A value any of these schemas allows.
     public static func anyOf(_ schemas: [APISchema]) -> APISchema {
-        APISchema(node: .object(["anyOf": .array(schemas.map(\.node))]))
+        APISchema(node: .map(["anyOf": .list(schemas.map(\.node))]))
     }
 
     /// This schema, or `null`.
     public var orNull: APISchema {
-        APISchema(node: .object(["anyOf": .array([node, .object(["type": .string("null")])])]))
+        APISchema(node: .map(["anyOf": .list([node, .map(["type": .string("null")])])]))
     }
 
     /// This schema with a description.
