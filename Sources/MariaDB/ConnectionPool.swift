@@ -30,7 +30,7 @@ public struct PoolConfiguration: Sendable {
 /// so the pool recovers by itself when the server returns.
 ///
 /// The decisions are ``PoolStateMachine``'s; this shell does the I/O it asks
-/// for under one lock, with a Dispatch timer per waiting caller (no task).
+/// for under one lock, with a ``DeadlineTimer`` per waiting caller (no task).
 package final class ConnectionPool: Sendable {
     private typealias Machine = PoolStateMachine<MySQLConnection>
 
@@ -93,9 +93,9 @@ package final class ConnectionPool: Sendable {
                 return connection
             case .existing(let connection, ping: true):
                 // A ping that outlives the deadline still holds the slot; it is freed when the ping ends.
-                switch await connection.ping(until: deadline, late: { _ in self.perform(self.state.withLock { $0.machine.discard() }) }) {
+                switch await connection.ping(until: deadline, late: { _ in self.discardSlot() }) {
                 case true?: return connection
-                case false?: perform(state.withLock { $0.machine.discard() })
+                case false?: discardSlot()
                 case nil: throw DatabaseError(.unavailable, "the database did not answer in time")
                 }
             case .connect:
@@ -104,7 +104,7 @@ package final class ConnectionPool: Sendable {
                         to: target, connectTimeout: configuration.connectTimeout, statementTimeout: configuration.statementTimeout,
                         until: deadline)
                 } catch {
-                    perform(state.withLock { $0.machine.discard() })
+                    discardSlot()
                     if let error = error as? DatabaseError, error.kind != .unavailable, error.kind != .denied { throw error }
                     throw DatabaseError(.unavailable, "cannot connect to the database: \((error as? DatabaseError)?.message ?? "\(error)")")
                 }
@@ -116,13 +116,14 @@ package final class ConnectionPool: Sendable {
     private func grant(deadline: ContinuousClock.Instant) async throws -> Machine.Grant {
         // The common case takes the lock once and allocates no continuation.
         let now = ContinuousClock.now
-        let (action, id) = state.withLock { state in
+        let (action, id, counts) = state.withLock { state in
             state.nextWaiter += 1
-            return (state.machine.lease(state.nextWaiter, deadline: deadline, now: now, mayWait: false).0, state.nextWaiter)
+            let action = state.machine.lease(state.nextWaiter, deadline: deadline, now: now, mayWait: false).0
+            return (action, state.nextWaiter, Self.counts(state.machine))
         }
         switch action {
         case .grant(let grant):
-            report()
+            report(counts)
             return grant
         case .fail(let failure):
             throw Self.error(failure)
@@ -133,14 +134,14 @@ package final class ConnectionPool: Sendable {
             try await withCheckedThrowingContinuation { continuation in
                 // Decided and stored under one lock: a release, the timer or a cancellation
                 // that comes later finds the continuation.
-                let action = state.withLock { state -> Machine.LeaseAction in
-                    guard !Task.isCancelled else { return .fail(.timedOut) }
+                let (action, counts) = state.withLock { state -> (Machine.LeaseAction, Counts) in
+                    guard !Task.isCancelled else { return (.fail(.timedOut), Self.counts(state.machine)) }
                     let action = state.machine.lease(id, deadline: deadline, now: ContinuousClock.now, mayWait: true).0
                     if case .wait = action {
                         state.waiters[id] = continuation
                         state.timers[id] = DeadlineTimer(at: deadline) { self.expire() }
                     }
-                    return action
+                    return (action, Self.counts(state.machine))
                 }
                 switch action {
                 case .grant(let grant): continuation.resume(returning: grant)
@@ -148,7 +149,7 @@ package final class ConnectionPool: Sendable {
                 case .fail(let failure): continuation.resume(throwing: Self.error(failure))
                 case .wait: break
                 }
-                report()
+                report(counts)
             }
         } onCancel: {
             let continuation = state.withLock { state -> CheckedContinuation<Machine.Grant, any Error>? in
@@ -158,6 +159,11 @@ package final class ConnectionPool: Sendable {
             }
             continuation?.resume(throwing: CancellationError())
         }
+    }
+
+    /// A leased slot is lost (its connection broke or never opened).
+    private func discardSlot() {
+        perform(state.withLock { $0.machine.discard() })
     }
 
     private func expire() {
@@ -175,7 +181,9 @@ package final class ConnectionPool: Sendable {
     private func perform(_ actions: Machine.Actions) {
         var resumes: [(CheckedContinuation<Machine.Grant, any Error>, Machine.Grant)] = []
         var failures: [CheckedContinuation<Machine.Grant, any Error>] = []
+        var counts: Counts = (0, 0, 0)
         let drained = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            counts = Self.counts(state.machine)
             if let (id, grant) = actions.resume {
                 state.timers.removeValue(forKey: id)?.cancel()
                 if let continuation = state.waiters.removeValue(forKey: id) { resumes.append((continuation, grant)) }
@@ -191,13 +199,13 @@ package final class ConnectionPool: Sendable {
         for (continuation, grant) in resumes { continuation.resume(returning: grant) }
         for continuation in failures { continuation.resume(throwing: Self.error(actions.failure)) }
         for continuation in drained { continuation.resume() }
-        report()
+        report(counts)
     }
 
     /// Closes connections idle past the idle timeout; the database layer's service calls it now and then.
     package func pruneIdle() {
-        let closing = state.withLock { $0.machine.pruneIdle(now: ContinuousClock.now) }
-        if !closing.isEmpty { report() }
+        let (closing, counts) = state.withLock { ($0.machine.pruneIdle(now: ContinuousClock.now), Self.counts($0.machine)) }
+        if !closing.isEmpty { report(counts) }
     }
 
     /// Refuses new leases, fails waiters, closes idle connections and waits (bounded) for leased ones to come back.
@@ -212,8 +220,7 @@ package final class ConnectionPool: Sendable {
                 return true
             }
             guard waiting else { return continuation.resume() }
-            let timer = DeadlineTimer(at: ContinuousClock.now + timeout) { self.giveUpDraining() }
-            _ = timer
+            _ = DeadlineTimer(at: ContinuousClock.now + timeout) { self.giveUpDraining() }
         }
     }
 
@@ -222,9 +229,15 @@ package final class ConnectionPool: Sendable {
         for continuation in waiting { continuation.resume() }
     }
 
-    private func report() {
-        let (inUse, open, waiting) = state.withLock { ($0.machine.leased, $0.machine.open, $0.machine.waiting) }
-        metrics.report(inUse: inUse, open: open, waiting: waiting)
+    private typealias Counts = (inUse: Int, open: Int, waiting: Int)
+
+    /// Read under the lock that changed them, recorded after it.
+    private static func counts(_ machine: Machine) -> Counts {
+        (machine.leased, machine.open, machine.waiting)
+    }
+
+    private func report(_ counts: Counts) {
+        metrics.report(inUse: counts.inUse, open: counts.open, waiting: counts.waiting)
     }
 
     private static func error(_ failure: PoolFailure) -> DatabaseError {
