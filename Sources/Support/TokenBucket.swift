@@ -1,3 +1,5 @@
+import QuikSDK
+
 /// A token bucket: `rate` tokens a second, holding at most `capacity`.
 package struct TokenBucket: Sendable {
     package let rate: Double
@@ -10,6 +12,11 @@ package struct TokenBucket: Sendable {
         self.capacity = capacity
         self.tokens = capacity
         self.updated = now
+    }
+
+    /// A full bucket for `limit`: its average rate, holding its burst.
+    package init(_ limit: RateLimit, now: ContinuousClock.Instant) {
+        self.init(rate: Double(limit.requests) / limit.perSeconds, capacity: Double(limit.burst), now: now)
     }
 
     /// Takes a token if there is one; otherwise returns how long until there will be.

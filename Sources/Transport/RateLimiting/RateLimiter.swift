@@ -19,7 +19,7 @@ package final class RateLimiter: Service, Sendable {
     package func admit(_ key: String, limit: RateLimit, now: ContinuousClock.Instant = .now) -> Int? {
         guard configuration.enabled else { return nil }
         let wait = buckets.withLock { buckets in
-            var bucket = buckets[key] ?? TokenBucket(rate: Double(limit.requests) / limit.perSeconds, capacity: Double(limit.burst), now: now)
+            var bucket = buckets[key] ?? TokenBucket(limit, now: now)
             defer { buckets[key] = bucket }
             return bucket.take(now: now)
         }

@@ -169,8 +169,7 @@ package final class RealtimeGateway: RealtimeHub, Service, Sendable {
     private func read(_ connection: RealtimeConnection, from inbound: WebSocketInboundStream, dispatch: FrameDispatch) async {
         // A socket sending faster than its limit is read more slowly: the flood backs up
         // in its own TCP connection, and no other socket waits.
-        let limit = configuration.rateLimits.frames
-        var bucket = TokenBucket(rate: Double(limit.requests) / limit.perSeconds, capacity: Double(limit.burst), now: .now)
+        var bucket = TokenBucket(configuration.rateLimits.frames, now: .now)
         do {
             for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
                 if configuration.rateLimits.enabled, let wait = bucket.take(now: .now) {
