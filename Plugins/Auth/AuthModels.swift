@@ -54,7 +54,7 @@ enum AuthSchema {
     static let newPassword: APISchema = .string(minLength: AuthService.minimumPassword, maxLength: AuthService.maximumPassword)
 
     static let register: APISchema = .object(
-        ["email": email, "password": newPassword, "display_name": .string(minLength: 1, maxLength: 80, pattern: notBlank)],
+        ["email": email, "password": newPassword, "display_name": .string(minLength: 1, maxLength: 80, pattern: Checks.notBlankPattern)],
         required: ["email", "password", "display_name"])
 
     static let login: APISchema = .object(

@@ -17,8 +17,16 @@ public final class AuthPlugin: QuikPlugin {
                 SettingSpec(key: "argon2_iterations", kind: .integer, defaultValue: .int(2), help: "Argon2id passes (OWASP: 2)"),
                 SettingSpec(key: "argon2_parallelism", kind: .integer, defaultValue: .int(1), help: "Argon2id lanes"),
                 SettingSpec(key: "public_url", kind: .string, defaultValue: .string("http://localhost:8080"), help: "Base of links in mail"),
-                SettingSpec(key: "max_failures_per_account", kind: .integer, defaultValue: .int(5), help: "Failed sign-ins per email per window"),
+                SettingSpec(
+                    key: "max_failures_per_account", kind: .integer, defaultValue: .int(5),
+                    help: "Failed sign-ins on one email from one address per window"),
                 SettingSpec(key: "max_failures_per_ip", kind: .integer, defaultValue: .int(20), help: "Failed sign-ins per address per window"),
+                SettingSpec(
+                    key: "backoff_after_failures", kind: .integer, defaultValue: .int(10),
+                    help: "Failed sign-ins on one email, from anywhere, before each try waits 1, 2, 4 … 60 s"),
+                SettingSpec(key: "max_registrations_per_ip", kind: .integer, defaultValue: .int(20), help: "Accounts registered per address per hour"),
+                SettingSpec(key: "max_resets_per_email", kind: .integer, defaultValue: .int(5), help: "Reset mails per email per 15 minutes"),
+                SettingSpec(key: "max_resets_per_ip", kind: .integer, defaultValue: .int(20), help: "Reset mails per address per 15 minutes"),
                 SettingSpec(key: "failure_window_s", kind: .integer, defaultValue: .int(900), help: "Throttling window in seconds"),
                 SettingSpec(key: "refresh_ttl_days", kind: .integer, defaultValue: .int(30), help: "Refresh token lifetime"),
             ],
@@ -98,10 +106,13 @@ public final class AuthPlugin: QuikPlugin {
                 parallelism: UInt32(clamping: max(1, setting("argon2_parallelism")))))
         let throttle = LoginThrottle(
             limits: .init(
-                perAccount: max(1, setting("max_failures_per_account")), perAddress: max(1, setting("max_failures_per_ip")),
-                window: TimeInterval(max(1, setting("failure_window_s")))))
+                perPair: max(1, setting("max_failures_per_account")), perAddress: max(1, setting("max_failures_per_ip")),
+                backoffAfter: max(1, setting("backoff_after_failures")), window: TimeInterval(max(1, setting("failure_window_s")))))
+        let limits = RequestLimits(
+            registrationsPerAddress: max(1, setting("max_registrations_per_ip")), resetsPerEmail: max(1, setting("max_resets_per_email")),
+            resetsPerAddress: max(1, setting("max_resets_per_ip")))
         let service = AuthService(
-            context: context, database: try context.requireDatabase(), hasher: hasher, throttle: throttle,
+            context: context, database: try context.requireDatabase(), hasher: hasher, throttle: throttle, limits: limits,
             publicURL: settings["public_url"]?.stringValue ?? "http://localhost:8080",
             refreshLifetime: TimeInterval(max(1, setting("refresh_ttl_days")) * 86400),
             decoyHash: try await hasher.hash(Secrets.token()))

@@ -6,10 +6,31 @@ import QuikSDK
 
 extension AuthService {
 
+    /// Counts the request and answers at once; the lookup and the mail happen after,
+    /// so a known email takes as long to answer as an unknown one.
     func forgotPassword(_ body: EmailBody, client: Client) async throws {
-        let email = Self.normalizedEmail(body.email)
-        guard Checks.isEmail(email),
-            let row = try await database.query("SELECT user_id FROM accounts WHERE email = ?", [.text(email)]).first,
+        let email = EmailAddress.folded(body.email)
+        let waits = [
+            await resetRequests.wait("e:" + email, limit: limits.resetsPerEmail),
+            await resetRequests.wait("i:" + client.ip, limit: limits.resetsPerAddress),
+        ].compactMap { $0 }
+        if let wait = waits.max() {
+            throw PluginError(.rateLimited, "too many reset requests; try again later", retryAfterSeconds: wait)
+        }
+        await resetRequests.record("e:" + email)
+        await resetRequests.record("i:" + client.ip)
+        guard Checks.isEmail(email) else { return }
+        try context.run("password reset mail") { [self] in
+            do {
+                try await self.mailResetLink(to: email, client: client)
+            } catch {
+                self.context.logger.warning("reset link not sent", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func mailResetLink(to email: String, client: Client) async throws {
+        guard let row = try await database.query("SELECT user_id FROM accounts WHERE email = ?", [.text(email)]).first,
             let userId = row["user_id"].string, !(await isDeactivated(userId))
         else { return }
         let token = Secrets.token()

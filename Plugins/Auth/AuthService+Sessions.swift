@@ -31,18 +31,18 @@ extension AuthService {
     }
 
     func login(_ body: LoginBody, client: Client) async throws -> TokenPair {
-        let email = Self.normalizedEmail(body.email)
+        let email = EmailAddress.folded(body.email)
         var validator = Validator()
         validator.check(!email.isEmpty, "email", "is required")
         validator.check(!(body.password ?? "").isEmpty, "password", "is required")
         try validator.finish()
         let password = body.password!
         if let wait = await throttle.retryAfter(account: email, address: client.ip) {
-            try? await context.publish("auth.login_throttled", AuthEvent(email: email, ip: client.ip, reason: "too_many_failures"))
+            _ = try? await context.publish("auth.login_throttled", AuthEvent(email: email, ip: client.ip, reason: "too_many_failures"))
             throw PluginError(.rateLimited, "too many failed sign-ins; try again later", retryAfterSeconds: wait)
         }
         let badCredentials = PluginError(.unauthorized, "the email or password is not right")
-        guard let row = try await database.query(
+        guard Checks.isEmail(email), let row = try await database.query(
             "SELECT user_id, email, display_name, password_hash, totp_secret FROM accounts WHERE email = ?", [.text(email)]
         ).first, let stored = row["password_hash"].string, let userId = row["user_id"].string else {
             _ = await hasher.verify(password, against: decoyHash)
@@ -66,7 +66,7 @@ extension AuthService {
                 throw PluginError(.unauthorized, "the two-factor code is not right", details: ["reason": "totp_invalid"])
             }
         }
-        await throttle.recordSuccess(account: email)
+        await throttle.recordSuccess(account: email, address: client.ip)
         if hasher.needsRehash(stored), let fresh = try? await hasher.hash(password) {
             try? await database.execute("UPDATE accounts SET password_hash = ? WHERE user_id = ?", [.text(fresh), .text(userId)])
         }
@@ -83,7 +83,7 @@ extension AuthService {
 
     func failed(email: String, userId: String?, client: Client, reason: String) async {
         await throttle.recordFailure(account: email, address: client.ip)
-        try? await context.publish(
+        _ = try? await context.publish(
             "auth.login_failed", AuthEvent(userId: userId, actor: userId, email: email, ip: client.ip, device: client.device, reason: reason))
     }
 
@@ -102,7 +102,7 @@ extension AuthService {
             "UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL",
             [.date(Date()), .text(userId), .text(Self.digest(RecoveryCode.normalize(code)))])
         guard outcome.affectedRows == 1 else { return false }
-        try? await context.publish("auth.recovery_code_used", AuthEvent(userId: userId, actor: userId))
+        _ = try? await context.publish("auth.recovery_code_used", AuthEvent(userId: userId, actor: userId))
         return true
     }
 

@@ -20,6 +20,16 @@ struct Client: Sendable {
     }
 }
 
+/// Caps on requests that cost the server or a third party (mail) and are open to anyone.
+struct RequestLimits: Sendable {
+    /// Accounts registered from one address per hour. Default 20.
+    var registrationsPerAddress = 20
+    /// Reset mails asked for one email per 15 minutes. Default 5.
+    var resetsPerEmail = 5
+    /// Reset mails asked from one address per 15 minutes. Default 20.
+    var resetsPerAddress = 20
+}
+
 /// Accounts, passwords, sessions with rotating refresh tokens, two-factor codes and resets.
 final class AuthService: Sendable {
     static let minimumPassword = 10
@@ -32,6 +42,11 @@ final class AuthService: Sendable {
     let database: any PluginDatabase
     let hasher: PasswordHasher
     let throttle: LoginThrottle
+    let limits: RequestLimits
+    /// Registrations per address, in the last hour.
+    let registrations = AttemptCounter(window: 3600)
+    /// Reset requests per email and per address, in the last 15 minutes.
+    let resetRequests = AttemptCounter(window: 900)
     let publicURL: String
     let refreshLifetime: TimeInterval
     /// A hash of a random password that unknown emails are checked against, so
@@ -39,13 +54,14 @@ final class AuthService: Sendable {
     let decoyHash: String
 
     init(
-        context: any PluginContext, database: any PluginDatabase, hasher: PasswordHasher, throttle: LoginThrottle, publicURL: String,
+        context: any PluginContext, database: any PluginDatabase, hasher: PasswordHasher, throttle: LoginThrottle, limits: RequestLimits, publicURL: String,
         refreshLifetime: TimeInterval, decoyHash: String
     ) {
         self.context = context
         self.database = database
         self.hasher = hasher
         self.throttle = throttle
+        self.limits = limits
         self.publicURL = publicURL
         self.refreshLifetime = refreshLifetime
         self.decoyHash = decoyHash
@@ -55,12 +71,8 @@ final class AuthService: Sendable {
         SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
-    static func normalizedEmail(_ email: String?) -> String {
-        (email ?? "").trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-    }
-
     func checkNewPassword(_ password: String?, field: String, into validator: inout Validator) {
-        let count = password?.count ?? 0
+        let count = password?.unicodeScalars.count ?? 0
         validator.check(password != nil, field, "is required")
         validator.check(count >= Self.minimumPassword, field, "must be at least \(Self.minimumPassword) characters")
         validator.check(count <= Self.maximumPassword, field, "must be at most \(Self.maximumPassword) characters")
@@ -72,13 +84,13 @@ final class AuthService: Sendable {
     func createAccount(
         email rawEmail: String?, password: String?, displayName rawName: String?, session client: Client?
     ) async throws -> (UserSummary, (sessionId: String, refresh: String)?) {
-        let email = Self.normalizedEmail(rawEmail)
+        let email = EmailAddress.normalized(rawEmail) ?? ""
         let displayName = Checks.trimmed(rawName) ?? ""
         var validator = Validator()
-        validator.check(Checks.isEmail(email), "email", "is not a valid email address")
+        validator.check(!email.isEmpty, "email", "is not a valid email address")
         checkNewPassword(password, field: "password", into: &validator)
         validator.check(!displayName.isEmpty, "display_name", "is required")
-        validator.check(displayName.count <= 80, "display_name", "must be at most 80 characters")
+        validator.check(displayName, "display_name", atMost: 80)
         try validator.finish()
 
         let hash = try await hasher.hash(password!)
@@ -110,8 +122,12 @@ final class AuthService: Sendable {
     }
 
     func register(_ body: RegisterBody, client: Client) async throws -> TokenPair {
+        if let wait = await registrations.wait(client.ip, limit: limits.registrationsPerAddress) {
+            throw PluginError(.rateLimited, "too many accounts registered from this address; try again later", retryAfterSeconds: wait)
+        }
         let (user, session) = try await createAccount(
             email: body.email, password: body.password, displayName: body.displayName, session: client)
+        await registrations.record(client.ip)
         return try await pair(user, session!)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import QuikPluginKit
 import QuikSDK
 
 /// A channel as the API shows it; lists add the caller's read state.
@@ -66,7 +67,7 @@ struct CreateBody: Decodable {
     static let schema = APISchema.object(
         [
             "workspace_id": Schemas.id, "name": Schemas.name,
-            "kind": APISchema.string(values: ["public", "private"]).described("public by default"), "topic": .string(maxLength: 250),
+            "kind": APISchema.string(values: ["public", "private"]).described("public by default"), "topic": .string(maxLength: 250, pattern: Checks.textPattern),
         ], required: ["workspace_id", "name"])
 }
 
@@ -84,7 +85,7 @@ struct PatchBody: Decodable {
     var topic: String?
 
     static let schema = APISchema.object(
-        ["name": Schemas.name.described("Admins only; direct channels have none"), "topic": .string(maxLength: 250)])
+        ["name": Schemas.name.described("Admins only; direct channels have none"), "topic": .string(maxLength: 250, pattern: Checks.textPattern)])
 }
 
 struct UserBody: Decodable {

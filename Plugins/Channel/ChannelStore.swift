@@ -123,7 +123,7 @@ struct ChannelStore: Sendable {
         var validator = Validator()
         Self.checkName(name, into: &validator)
         validator.check(["public", "private"].contains(kind), "kind", "is public or private")
-        validator.check(topic.count <= 250, "topic", "must be at most 250 characters")
+        validator.check(topic, "topic", atMost: 250)
         try validator.finish()
         let id = IDs.make("C")
         do {
@@ -192,7 +192,7 @@ struct ChannelStore: Sendable {
         var validator = Validator()
         let name = body.name
         if let name { Self.checkName(name, into: &validator) }
-        if let topic = body.topic { validator.check(topic.count <= 250, "topic", "must be at most 250 characters") }
+        validator.check(body.topic, "topic", atMost: 250)
         try validator.finish()
         if name != nil { try await requireManager(standing, principal) }
         var sets: [String] = []

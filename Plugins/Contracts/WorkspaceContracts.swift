@@ -36,6 +36,26 @@ public struct PeersReply: Codable, Sendable {
     }
 }
 
+/// `workspace.shares`: whether two users have a workspace in common.
+public struct SharedWorkspaceQuery: Codable, Sendable {
+    public var userId: String
+    public var otherId: String
+
+    public init(userId: String, otherId: String) {
+        self.userId = userId
+        self.otherId = otherId
+    }
+}
+
+/// The reply of `workspace.shares`.
+public struct SharedWorkspaceReply: Codable, Sendable {
+    public var shared: Bool
+
+    public init(shared: Bool) {
+        self.shared = shared
+    }
+}
+
 /// The payload of `workspace.member_joined`, `workspace.member_updated` and `workspace.member_removed`.
 public struct MembershipChange: Codable, Sendable {
     public var workspaceId: String

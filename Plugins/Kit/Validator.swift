@@ -12,6 +12,15 @@ public struct Validator {
         if !condition, problems[field] == nil { problems[field] = problem }
     }
 
+    /// Records a problem when `text` is longer than `maximum` Unicode code points (the
+    /// contract's unit: a grapheme count lets a letter carry endless combining marks)
+    /// or holds NUL. `nil` passes.
+    public mutating func check(_ text: String?, _ field: String, atMost maximum: Int) {
+        guard let text else { return }
+        check(!text.unicodeScalars.contains("\u{0}"), field, "must not contain NUL")
+        check(text.unicodeScalars.count <= maximum, field, "must be at most \(maximum) characters")
+    }
+
     /// Throws `validation_failed` with every recorded problem in `details`.
     public func finish() throws {
         guard !problems.isEmpty else { return }
@@ -32,6 +41,13 @@ public enum Checks {
     /// included) is refused rather than guessed at. ``emailPattern`` is the same rule for OpenAPI.
     public static let emailPattern = #"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"#
     nonisolated(unsafe) private static let emailForm = try! Regex(emailPattern)
+
+    /// JSON Schema for text fields: anything but NUL, which ``Validator/check(_:_:atMost:)`` refuses.
+    /// The characters themselves, not `\u` escapes, which not every validator reads.
+    public static let textPattern = "^[^\u{0}]*$"
+    /// ``textPattern`` with at least one character that ``trimmed(_:)`` keeps: not white space
+    /// (`\s`) nor U+0085, which Foundation also trims.
+    public static let notBlankPattern = "^[^\u{0}]*[^\\s\u{85}\u{0}][^\u{0}]*$"
 
     /// Trims surrounding whitespace.
     public static func trimmed(_ text: String?) -> String? {

@@ -1,4 +1,5 @@
 import Foundation
+import QuikPluginKit
 import QuikSDK
 
 /// A message as the REST API returns it and as `message.*` events carry it.
@@ -114,7 +115,7 @@ struct PostBody: Decodable {
         [
             "channel_id": Schemas.id, "text": Schemas.text,
             "thread_root_id": Schemas.id.described("A message of the same channel that is not itself a reply"),
-            "client_msg_id": APISchema.string(maxLength: 64).described("Posting it again returns the first message, with 200"),
+            "client_msg_id": APISchema.string(maxLength: 64, pattern: Checks.textPattern).described("Posting it again returns the first message, with 200"),
         ], required: ["channel_id", "text"])
 }
 
@@ -137,7 +138,7 @@ enum Schemas {
 
     /// Message text as `MessageStore.checkText` accepts it: not only white space (`\s`, or U+0085, which Foundation
     /// also trims; the character itself, as not every validator reads `\u` escapes), at most 40 000 characters.
-    static let text = APISchema.string(minLength: 1, maxLength: MessageStore.maximumText, pattern: "[^\\s\u{85}]")
+    static let text = APISchema.string(minLength: 1, maxLength: MessageStore.maximumText, pattern: Checks.notBlankPattern)
 
     /// `limit` and `cursor`, as `Page` reads them.
     static func page(defaultLimit: Int = 50) -> [APIParameter] {

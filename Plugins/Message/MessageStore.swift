@@ -113,7 +113,7 @@ struct MessageStore: Sendable {
         let text = text ?? ""
         var validator = Validator()
         validator.check(!text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, field, "must not be empty")
-        validator.check(text.count <= maximumText, field, "must be at most \(maximumText) characters")
+        validator.check(text, field, atMost: maximumText)
         try validator.finish()
         return text
     }
@@ -122,7 +122,7 @@ struct MessageStore: Sendable {
     func post(_ body: PostBody, principal: Principal) async throws -> (Message, created: Bool) {
         var validator = Validator()
         validator.check(IDs.isPlausible(body.channelId ?? ""), "channel_id", "is required")
-        validator.check((body.clientMsgId?.count ?? 0) <= 64, "client_msg_id", "must be at most 64 characters")
+        validator.check(body.clientMsgId, "client_msg_id", atMost: 64)
         try validator.finish()
         var text = try Self.checkText(body.text)
         let channelId = body.channelId!

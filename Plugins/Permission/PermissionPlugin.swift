@@ -56,6 +56,31 @@ public final class PermissionPlugin: QuikPlugin {
         return scope
     }
 
+    /// Workspace membership roles belong to the workspace plugin, which keeps the
+    /// member list and mirrors the role here; changing them behind its back would
+    /// leave the two disagreeing (and let an admin make itself owner).
+    static let membershipRoles: Set<String> = ["owner", "admin", "member", "guest"]
+
+    @Sendable static func refuseMembershipRole(_ role: String, in scope: PermissionScope) throws {
+        guard let workspace = scope.workspaceId, membershipRoles.contains(role) else { return }
+        throw PluginError(
+            .conflict, "'\(role)' is a membership role: change it with PATCH /api/v1/workspaces/\(workspace)/members/{user_id}",
+            details: ["role": "membership role"])
+    }
+
+    /// A granter gives only what it holds itself: every permission of `role`.
+    @Sendable static func requireHolding(
+        _ permissions: [String], in scope: PermissionScope, principal: Principal, context: any PluginContext
+    ) async throws {
+        var missing: [String] = []
+        for permission in permissions where !(await context.isAllowed(permission, in: scope, for: principal)) { missing.append(permission) }
+        guard missing.isEmpty else {
+            throw PluginError(
+                .forbidden, "you can only grant permissions you hold; missing: \(missing.sorted().joined(separator: ", "))",
+                details: ["permissions": "not held"])
+        }
+    }
+
     public func setup(_ context: any PluginContext) async throws {
         guard let access = context.accessControl else {
             throw PluginError(.forbidden, "the permission plugin must be listed in server.access_managers")
@@ -84,6 +109,7 @@ public final class PermissionPlugin: QuikPlugin {
             let body = try request.decode(RoleBody.self)
             let target = try scope(body.scope)
             try await context.require("roles.manage", in: target, for: principal)
+            try await Self.requireHolding(body.permissions ?? [], in: target, principal: principal, context: context)
             let role = try await access.defineRole(body.name ?? "", in: target, permissions: body.permissions ?? [], actor: principal.userId)
             return try .json(role, status: 201)
         }
@@ -111,6 +137,10 @@ public final class PermissionPlugin: QuikPlugin {
             try validator.finish()
             let target = try scope(body.scope)
             try await context.require("roles.manage", in: target, for: principal)
+            try Self.refuseMembershipRole(body.role!, in: target)
+            if let granted = try await access.roles(in: target).first(where: { $0.name == body.role! }) {
+                try await Self.requireHolding(granted.permissions, in: target, principal: principal, context: context)
+            }
             try await access.assignRole(body.role!, to: body.userId!, in: target, actor: principal.userId)
             return try .json(RoleAssignment(userId: body.userId!, role: body.role!, scope: target), status: 201)
         }
@@ -123,6 +153,7 @@ public final class PermissionPlugin: QuikPlugin {
             }
             let target = try scope(request.query("scope") ?? "system")
             try await context.require("roles.manage", in: target, for: principal)
+            try Self.refuseMembershipRole(role, in: target)
             if target == .system, role == "admin" {
                 let admins = try await access.assignments(in: .system).filter { $0.role == "admin" }
                 if admins.count == 1, admins[0].userId == user {

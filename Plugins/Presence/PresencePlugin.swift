@@ -103,7 +103,7 @@ public final class PresencePlugin: QuikPlugin {
             }
             if let status = await book.choose(frame.principal.userId, status: request.status) { await announce(frame.principal.userId, status) }
         }
-        let lookup = RouteOptions(summary: "Presence of users (?user_ids=a,b); strangers show offline")
+        let lookup = RouteOptions(summary: "Presence of users (?user_ids=a,b); 404 when one is not someone the caller shares a workspace with")
             .documented(query: [Self.userIds], response: .array(Status.schema))
         try context.addRoute(.get, "/", options: lookup) { request in
             let principal = try request.requirePrincipal()
@@ -112,10 +112,14 @@ public final class PresencePlugin: QuikPlugin {
                 throw PluginError(.validationFailed, "user_ids lists 1 to 200 user ids", details: ["user_ids": "is required"])
             }
             let visible = Set(try await peers(of: principal.userId) + [principal.userId])
+            let strangers = ids.filter { !visible.contains($0) }
+            guard strangers.isEmpty || principal.roles.contains("admin") else {
+                throw PluginError(.notFound, "no such user: \(strangers.joined(separator: ", "))", details: ["user_ids": "unknown"])
+            }
             var statuses: [Status] = []
             for id in ids {
                 let (status, lastSeen) = await book.lookup(id)
-                statuses.append(visible.contains(id) ? Status(userId: id, status: status, lastSeenAt: lastSeen) : Status(userId: id, status: "offline"))
+                statuses.append(Status(userId: id, status: status, lastSeenAt: lastSeen))
             }
             return try .json(statuses)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import QuikPluginKit
 import QuikSDK
 
 /// A user as the contract shows one; `email` only to the user and to admins.
@@ -40,12 +41,12 @@ struct ProfilePatch: Decodable {
     /// out or `null` stays as it is. The checks count characters, never more than the code points counted here, and
     /// trimming removes U+0085 too, which `\s` leaves out.
     static let schema: APISchema = .object([
-        "display_name": APISchema.string(minLength: 1, maxLength: 80, pattern: #"[^\s\u0085]"#).orNull
+        "display_name": APISchema.string(minLength: 1, maxLength: 80, pattern: Checks.notBlankPattern).orNull
             .described("Not blank once trimmed"),
-        "title": APISchema.string(maxLength: 100).orNull,
+        "title": APISchema.string(maxLength: 100, pattern: Checks.textPattern).orNull,
         "timezone": APISchema.string(values: TimeZones.known.sorted()).orNull.described("An IANA time zone, such as Europe/Paris"),
-        "status_text": APISchema.string(maxLength: 100).orNull,
-        "status_emoji": APISchema.string(maxLength: 64).orNull,
+        "status_text": APISchema.string(maxLength: 100, pattern: Checks.textPattern).orNull,
+        "status_emoji": APISchema.string(maxLength: 64, pattern: Checks.textPattern).orNull,
     ])
 }
 

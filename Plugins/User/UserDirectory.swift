@@ -43,6 +43,22 @@ struct UserDirectory: Sendable {
         }
     }
 
+    /// System admins see everyone; others themselves and the people they share a workspace with.
+    private static func seesEveryone(_ viewer: Principal) -> Bool { viewer.roles.contains("admin") }
+
+    func canSee(_ userId: String, viewer: Principal) async throws -> Bool {
+        if userId == viewer.userId || Self.seesEveryone(viewer) { return true }
+        return try await context.call(
+            "workspace", "shares", SharedWorkspaceQuery(userId: viewer.userId, otherId: userId), as: SharedWorkspaceReply.self
+        ).shared
+    }
+
+    /// A profile as `viewer` may see it; a stranger is 404, as an unknown id is.
+    func visibleProfile(_ userId: String, viewer: Principal) async throws -> Profile {
+        guard IDs.isPlausible(userId), try await canSee(userId, viewer: viewer) else { throw PluginError(.notFound, "no such user") }
+        return try await profile(userId, viewer: viewer, createIfMissing: false)
+    }
+
     func profile(_ userId: String, viewer: Principal, createIfMissing: Bool) async throws -> Profile {
         guard IDs.isPlausible(userId) else { throw PluginError(.notFound, "no such user") }
         if let row = try await database.query("SELECT \(Profile.columns) FROM profiles WHERE id = ?", [.text(userId)]).first {
@@ -62,11 +78,11 @@ struct UserDirectory: Sendable {
         let name = Checks.trimmed(patch.displayName)
         if let name {
             validator.check(!name.isEmpty, "display_name", "must not be empty")
-            validator.check(name.count <= 80, "display_name", "must be at most 80 characters")
+            validator.check(name, "display_name", atMost: 80)
         }
-        validator.check((patch.title?.count ?? 0) <= 100, "title", "must be at most 100 characters")
-        validator.check((patch.statusText?.count ?? 0) <= 100, "status_text", "must be at most 100 characters")
-        validator.check((patch.statusEmoji?.count ?? 0) <= 64, "status_emoji", "must be at most 64 characters")
+        validator.check(patch.title, "title", atMost: 100)
+        validator.check(patch.statusText, "status_text", atMost: 100)
+        validator.check(patch.statusEmoji, "status_emoji", atMost: 64)
         if let zone = patch.timezone { validator.check(TimeZones.known.contains(zone), "timezone", "is not an IANA time zone") }
         try validator.finish()
 
@@ -99,7 +115,10 @@ struct UserDirectory: Sendable {
 
     func search(_ query: String?, page: Page, viewer: Principal) async throws -> ListResponse<Profile> {
         let showAll = await context.isAllowed("users.view_email", in: .system, for: viewer)
-        let result = try await list(UserListRequest(query: query, limit: page.limit, cursor: page.cursor), showEmail: showAll)
+        let among = Self.seesEveryone(viewer)
+            ? nil
+            : try await context.call("workspace", "peers", PeersQuery(userId: viewer.userId), as: PeersReply.self).userIds + [viewer.userId]
+        let result = try await list(UserListRequest(query: query, limit: page.limit, cursor: page.cursor), showEmail: showAll, among: among)
         return ListResponse(
             items: result.items.map { profile in
                 var profile = profile
@@ -111,9 +130,14 @@ struct UserDirectory: Sendable {
     /// Users matching `query`, oldest first, paged by id: each query word starts a word of the
     /// display name, case-, accent- and width-insensitively. With `showEmail` (admins) a word may
     /// start the email's local part instead, and the whole query may start the email.
-    func list(_ request: UserListRequest, showEmail: Bool) async throws -> ListResponse<Profile> {
+    /// With `among`, only those users.
+    func list(_ request: UserListRequest, showEmail: Bool, among: [String]? = nil) async throws -> ListResponse<Profile> {
         var conditions: [String] = []
         var values: [SQLValue] = []
+        if let among {
+            conditions.append("id IN (" + among.map { _ in "?" }.joined(separator: ", ") + ")")
+            values += among.map(SQLValue.text)
+        }
         if let query = Checks.trimmed(request.query), !query.isEmpty {
             let words = SearchKey.words(query)
             var byWords = words.map { _ in showEmail ? "(name_words LIKE ? OR email_local LIKE ?)" : "name_words LIKE ?" }

@@ -9,7 +9,7 @@ public final class UserPlugin: QuikPlugin {
 
     public var manifest: PluginManifest {
         PluginManifest(
-            name: "user", version: "1.0.0", mount: "users", dependencies: ["auth"],
+            name: "user", version: "1.0.0", mount: "users", dependencies: ["auth", "workspace"],
             capabilities: PluginCapabilities(database: true, publishes: ["user"]),
             summary: "User profiles, search and deactivation",
             permissions: [
@@ -67,9 +67,9 @@ public final class UserPlugin: QuikPlugin {
             let principal = try request.requirePrincipal()
             return try .json(try await directory.update(principal, with: try request.decode(ProfilePatch.self)))
         }
-        try context.addRoute(.get, "/{id}", options: RouteOptions(summary: "One user").documented(response: profile)) { request in
+        try context.addRoute(.get, "/{id}", options: RouteOptions(summary: "One user; 404 unless the caller shares a workspace with them (system admins see all)").documented(response: profile)) { request in
             let principal = try request.requirePrincipal()
-            return try .json(try await directory.profile(try request.parameter("id"), viewer: principal, createIfMissing: false))
+            return try .json(try await directory.visibleProfile(try request.parameter("id"), viewer: principal))
         }
         let search = RouteOptions(summary: "Search users: each query word starts a word of the name (or, for admins, the email)")
             .documented(

@@ -1,4 +1,5 @@
 import Foundation
+import QuikPluginKit
 import QuikSDK
 
 /// A workspace as the API shows it.
@@ -37,7 +38,7 @@ struct CreateBody: Decodable {
     /// What `WorkspaceStore.create` accepts: the name is trimmed, the slug trimmed and lowercased before the checks.
     static let schema = APISchema.object(
         [
-            "name": .string(minLength: 1, maxLength: 80, pattern: Schemas.notBlank),
+            "name": .string(minLength: 1, maxLength: 80, pattern: Checks.notBlankPattern),
             "slug": .string(minLength: 2, maxLength: 40, pattern: "^[a-z0-9-]+$"),
         ], required: ["name", "slug"])
 }
@@ -46,7 +47,7 @@ struct JoinBody: Decodable {
     var code: String?
 
     /// An unknown or expired code is 404, not a validation error.
-    static let schema = APISchema.object(["code": .string(minLength: 1, pattern: Schemas.notBlank)], required: ["code"])
+    static let schema = APISchema.object(["code": .string(minLength: 1, pattern: Checks.notBlankPattern)], required: ["code"])
 }
 
 struct RoleBody: Decodable {
@@ -61,10 +62,6 @@ enum WorkspaceRole {
 
 /// Schemas for the OpenAPI document that the handlers' own types cannot give.
 enum Schemas {
-    /// Some character that `Checks.trimmed` keeps: not white space (`\s`), nor U+0085, which Foundation also trims
-    /// (the character itself, as not every validator reads `\u` escapes).
-    static let notBlank = "[^\\s\u{85}]"
-
     /// `POST /{id}/invites`: the store answers a `[String: String]`.
     static let invite = APISchema.object(["code": .string, "expires_at": .dateTime], required: ["code", "expires_at"])
 

@@ -113,5 +113,9 @@ public final class WorkspacePlugin: QuikPlugin {
             let query = try JSONDecoder.quik.decode(PeersQuery.self, from: call.payload)
             return try JSONEncoder.quik.encode(PeersReply(userIds: try await store.peers(of: query.userId)))
         }
+        try context.provideService("shares") { call in
+            let query = try JSONDecoder.quik.decode(SharedWorkspaceQuery.self, from: call.payload)
+            return try JSONEncoder.quik.encode(SharedWorkspaceReply(shared: try await store.share(query.userId, query.otherId)))
+        }
     }
 }

@@ -67,13 +67,23 @@ struct WorkspaceStore: Sendable {
         ).compactMap { $0["user_id"].string }
     }
 
+    func share(_ userId: String, _ otherId: String) async throws -> Bool {
+        try await !database.query(
+            """
+            SELECT 1 FROM members mine JOIN members other ON other.workspace_id = mine.workspace_id
+            WHERE mine.user_id = ? AND other.user_id = ? LIMIT 1
+            """, [.text(userId), .text(otherId)]
+        ).isEmpty
+    }
+
     // MARK: Changing
 
     func create(_ body: CreateBody, by principal: Principal) async throws -> Workspace {
         let name = Checks.trimmed(body.name) ?? ""
         let slug = Checks.trimmed(body.slug)?.lowercased() ?? ""
         var validator = Validator()
-        validator.check(!name.isEmpty && name.count <= 80, "name", "must be 1–80 characters")
+        validator.check(!name.isEmpty, "name", "must not be empty")
+        validator.check(name, "name", atMost: 80)
         validator.check(
             (2...40).contains(slug.count) && slug.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") },
             "slug", "must be 2–40 lowercase letters, digits or '-'")

@@ -16,7 +16,7 @@ extension Bench {
     static func authThroughput(build: String, workspace: String, seconds: Double, concurrency: Int) async throws {
         var configuration = baseConfiguration(workspace: workspace)
         let location = SourceLocation(file: "bench", line: 0, column: 0)
-        configuration.plugins = ["auth", "user"].map { PluginEntry(name: $0, path: "\(build)/lib\($0).so", location: location) }
+        configuration.plugins = ["auth", "workspace", "user"].map { PluginEntry(name: $0, path: "\(build)/lib\($0).so", location: location) }
         let handler: RouteHandler = { request in
             try .json(["user_id": request.principal?.userId ?? "U0000000000000000", "greeting": "hello"])
         }

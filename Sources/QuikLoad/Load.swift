@@ -89,7 +89,7 @@ struct Load: AsyncParsableCommand {
             plugins:
               auth:
                 path: \(build)/libauth.so
-                settings: {argon2_memory_kib: 1024, argon2_iterations: 1, max_failures_per_ip: 100000}
+                settings: {argon2_memory_kib: 1024, argon2_iterations: 1, max_failures_per_ip: 100000, max_registrations_per_ip: 1000000}
               user: {path: \(build)/libuser.so}
               workspace: {path: \(build)/libworkspace.so}
               channel: {path: \(build)/libchannel.so}

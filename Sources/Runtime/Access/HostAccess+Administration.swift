@@ -34,6 +34,11 @@ extension HostAccess {
             throw PluginError(
                 .validationFailed, "unknown permissions: \(unknown.joined(separator: ", "))", details: ["permissions": "unknown"])
         }
+        let systemOnly = permissions.filter { !catalog.isWorkspacePermission($0) }
+        guard systemOnly.isEmpty else {
+            throw PluginError(
+                .validationFailed, "not workspace permissions: \(systemOnly.joined(separator: ", "))", details: ["permissions": "system-only"])
+        }
         let set = Set(permissions)
         let schema = self.schema
         _ = try await write(HostTopic.roleDefined, AccessChangeEvent(userId: nil, role: name, scope: scope.description, actor: actor, permissions: set.sorted())) {
@@ -52,6 +57,11 @@ extension HostAccess {
     package func assignRole(_ role: String, to userId: String, in scope: PermissionScope, actor: String?) async throws {
         try await checkAssignable(role, in: scope)
         try checkUser(userId)
+        if scope.workspaceId != nil, !RoleCatalog.workspaceRoles.contains(role),
+            try await standing(of: userId).workspaceRoles[scope.workspaceId!]?.isDisjoint(with: RoleCatalog.workspaceRoles) ?? true
+        {
+            throw PluginError(.conflict, "roles of a workspace go to its members only", details: ["user_id": "not a member"])
+        }
         let schema = self.schema
         _ = try await write(HostTopic.roleAssigned, AccessChangeEvent(userId: userId, role: role, scope: scope.description, actor: actor)) {
             connection in
@@ -67,10 +77,22 @@ extension HostAccess {
         let schema = self.schema
         _ = try await write(HostTopic.roleRemoved, AccessChangeEvent(userId: userId, role: role, scope: scope.description, actor: actor)) {
             connection in
-            try await connection.perform(
+            var removed = try await connection.perform(
                 "DELETE FROM \(schema).role_assignments WHERE user_id = ? AND scope = ? AND role = ?",
                 [.text(userId), .text(scope.description), .text(role)]
             ).1.affectedRows
+            // Someone who is no longer a member keeps none of the workspace's roles.
+            if removed > 0, scope.workspaceId != nil, RoleCatalog.workspaceRoles.contains(role) {
+                let kept = try await connection.perform(
+                    "SELECT role FROM \(schema).role_assignments WHERE user_id = ? AND scope = ? FOR UPDATE", [.text(userId), .text(scope.description)]
+                ).0.compactMap { $0["role"].string }
+                if Set(kept).isDisjoint(with: RoleCatalog.workspaceRoles), !kept.isEmpty {
+                    removed += try await connection.perform(
+                        "DELETE FROM \(schema).role_assignments WHERE user_id = ? AND scope = ?", [.text(userId), .text(scope.description)]
+                    ).1.affectedRows
+                }
+            }
+            return removed
         }
         invalidate(user: userId)
     }

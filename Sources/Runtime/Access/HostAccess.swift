@@ -119,7 +119,10 @@ package final class HostAccess: Sendable {
         if systemRoles.contains("admin") { return true }
         let catalog = self.catalog
         if systemRoles.contains(where: { catalog.builtIn($0, workspace: false).contains(permission) }) { return true }
-        guard let workspace = scope.workspaceId, let roles = standing.workspaceRoles[workspace], !roles.isEmpty else { return false }
+        // Workspace roles count only for members (a membership role held) and only for workspace permissions.
+        guard let workspace = scope.workspaceId, let roles = standing.workspaceRoles[workspace],
+            !roles.isDisjoint(with: RoleCatalog.workspaceRoles), catalog.isWorkspacePermission(permission)
+        else { return false }
         var custom: [String: Set<String>]?
         for role in roles {
             if RoleCatalog.workspaceRoles.contains(role) {

@@ -28,6 +28,12 @@ package struct RoleCatalog: Sendable {
         self.grants = grants
     }
 
+    /// Whether a workspace role may hold `permission`: only what some built-in
+    /// workspace role holds (all of which owners hold); the rest is the system's.
+    package func isWorkspacePermission(_ permission: String) -> Bool {
+        grants["workspace.owner"]?.contains(permission) == true
+    }
+
     /// The permissions a built-in role holds in a scope of its kind.
     package func builtIn(_ role: String, workspace: Bool) -> Set<String> {
         grants[(workspace ? "workspace." : "system.") + role] ?? []

@@ -14,9 +14,10 @@ struct IdentityHost {
     var client: TestClient { test.client }
     var host: QuikHost { test.host }
 
-    static let plugins = ["auth", "user", "permission", "audit", "admin"]
+    /// Identity: people see only those they share a workspace with, so `user` needs `workspace`.
+    static let plugins = ["auth", "user", "permission", "audit", "admin", "workspace"]
     /// The identity plugins plus the messaging ones.
-    static let messaging = plugins + ["workspace", "channel", "message", "thread", "presence"]
+    static let messaging = plugins + ["channel", "message", "thread", "presence"]
 
     /// `plugins.yml` for `names`; `authSettings` are extra lines under `auth.settings`,
     /// `extraPlugins` more entries (name → library path).
@@ -27,7 +28,8 @@ struct IdentityHost {
         for name in names {
             lines.append("  \(name):")
             lines.append("    path: \(Fixtures.library(name))")
-            var settings = name == "auth" ? authSettings : [:]
+            // Tests register many people from one address.
+            var settings = name == "auth" ? ["max_registrations_per_ip": "100000"].merging(authSettings) { $1 } : [:]
             // Tests wait one second, not thirty, for a closed socket's owner to show offline.
             if name == "presence" {
                 settings["offline_grace_s"] = "1"
