@@ -58,8 +58,8 @@ extension AuthService {
         try validator.finish()
         let hash = try await hasher.hash(body.newPassword!)
         let token = Checks.trimmed(body.token)!
-        let done = try await database.transaction(retryOnDeadlock: true) { transaction -> Bool in
-            guard let userId = try await consume(token, purpose: "reset", in: transaction) else { return false }
+        let done = try await database.transaction(retryOnDeadlock: true) { transaction -> (userId: String, sessions: [String])? in
+            guard let userId = try await consume(token, purpose: "reset", in: transaction) else { return nil }
             let now = Date()
             // Any other reset link for the account dies with this one.
             try await transaction.execute(
@@ -67,13 +67,14 @@ extension AuthService {
                 [.date(now), .text(userId)])
             try await transaction.execute(
                 "UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE user_id = ?", [.text(hash), .date(now), .text(userId)])
-            try await revokeAll(userId: userId, reason: "password_reset", in: transaction)
+            let sessions = try await revokeAll(userId: userId, reason: "password_reset", in: transaction)
             try await transaction.publish("auth.password_reset", AuthEvent(userId: userId, actor: userId))
-            return true
+            return (userId, sessions)
         }
-        guard done else {
+        guard let done else {
             throw PluginError(.notFound, "this reset token is not valid: it was used already or has expired", details: ["token": "invalid"])
         }
+        await endAccess(done.sessions, userId: done.userId, actor: done.userId)
     }
 
     func changePassword(_ body: ChangePasswordBody, principal: Principal) async throws {
@@ -87,13 +88,15 @@ extension AuthService {
             throw PluginError(.forbidden, "the current password is not right", details: ["current_password": "does not match"])
         }
         let hash = try await hasher.hash(body.newPassword!)
-        try await database.transaction { transaction in
+        let ended = try await database.transaction { transaction -> [String] in
             try await transaction.execute(
                 "UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE user_id = ?",
                 [.text(hash), .date(Date()), .text(principal.userId)])
-            try await revokeAll(userId: principal.userId, reason: "password_changed", except: principal.sessionId, in: transaction)
+            let ended = try await revokeAll(userId: principal.userId, reason: "password_changed", except: principal.sessionId, in: transaction)
             try await transaction.publish("auth.password_changed", AuthEvent(userId: principal.userId, actor: principal.userId))
+            return ended
         }
+        await endAccess(ended, userId: principal.userId, actor: principal.userId)
     }
 
     func verifyEmail(_ body: TokenBody) async throws {

@@ -108,7 +108,7 @@ extension AuthService {
 
     private enum RefreshOutcome: Sendable {
         case renewed(UserSummary, (sessionId: String, refresh: String))
-        case reused
+        case reused(userId: String, sessionId: String)
         case invalid
     }
 
@@ -151,7 +151,7 @@ extension AuthService {
                     "UPDATE sessions SET revoked_at = ?, revoked_reason = 'token_reuse' WHERE id = ?", [.date(now), .text(sessionId)])
                 try await transaction.publish(
                     "auth.token_reuse_detected", AuthEvent(userId: userId, actor: userId, sessionId: sessionId, ip: client.ip, device: client.device))
-                return .reused
+                return .reused(userId: userId, sessionId: sessionId)
             }
             guard let expires = row["expires_at"].date, expires > now else { return .invalid }
             try await transaction.execute("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?", [.date(now), .text(Self.digest(token))])
@@ -167,7 +167,8 @@ extension AuthService {
         switch outcome {
         case .invalid:
             throw invalid
-        case .reused:
+        case .reused(let userId, let sessionId):
+            await endAccess([sessionId], userId: userId, actor: userId)
             throw PluginError(
                 .unauthorized, "this refresh token was already used; its session has been revoked", details: ["reason": "token_reused"])
         case .renewed(let user, let session):
@@ -178,17 +179,19 @@ extension AuthService {
 
     func logout(_ body: RefreshBody, principal: Principal) async throws {
         let token = try Self.refreshToken(in: body)
-        try await database.transaction { transaction in
+        let ended = try await database.transaction { transaction -> String? in
             let rows = try await transaction.query(
                 """
                 SELECT s.id FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
                 WHERE r.token_hash = ? AND s.user_id = ? AND s.revoked_at IS NULL FOR UPDATE
                 """, [.text(Self.digest(token)), .text(principal.userId)])
-            guard let sessionId = rows.first?["id"].string else { return }
+            guard let sessionId = rows.first?["id"].string else { return nil }
             try await transaction.execute(
                 "UPDATE sessions SET revoked_at = ?, revoked_reason = 'logout' WHERE id = ?", [.date(Date()), .text(sessionId)])
             try await transaction.publish("auth.logout", AuthEvent(userId: principal.userId, actor: principal.userId, sessionId: sessionId))
+            return sessionId
         }
+        if let ended { await endAccess([ended], userId: principal.userId, actor: principal.userId) }
     }
 
     func sessions(of principal: Principal) async throws -> [SessionView] {
@@ -219,12 +222,30 @@ extension AuthService {
             return true
         }
         guard found else { throw PluginError(.notFound, "no such session") }
+        await endAccess([sessionId], userId: principal.userId, actor: principal.userId)
     }
 
-    /// Ends every live session of a user (deactivation, password reset).
-    func revokeAll(userId: String, reason: String, except keep: String? = nil, in transaction: any SQLTransaction) async throws {
+    /// Has the host refuse the sessions' access tokens at once, rather than when they
+    /// expire. Their refresh tokens are dead already; a failure here is logged.
+    func endAccess(_ sessionIds: [String], userId: String, actor: String?) async {
+        guard !sessionIds.isEmpty, let access = context.accessControl else { return }
+        do {
+            try await access.revokeSessions(sessionIds, userId: userId, actor: actor)
+        } catch {
+            context.logger.error("sessions revoked, but their access tokens live on until they expire", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Ends every live session of a user (deactivation, password reset) and returns them,
+    /// for ``endAccess(_:userId:actor:)`` once the transaction commits.
+    @discardableResult
+    func revokeAll(userId: String, reason: String, except keep: String? = nil, in transaction: any SQLTransaction) async throws -> [String] {
+        let live = try await transaction.query(
+            "SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND id <> ? FOR UPDATE", [.text(userId), .text(keep ?? "")]
+        ).compactMap { $0["id"].string }
         try await transaction.execute(
             "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND revoked_at IS NULL AND id <> ?",
             [.date(Date()), .text(reason), .text(userId), .text(keep ?? "")])
+        return live
     }
 }

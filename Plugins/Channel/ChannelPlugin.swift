@@ -125,9 +125,13 @@ public final class ChannelPlugin: QuikPlugin {
             try .json(try await store.markRead(try request.parameter("id"), try request.decode(ReadBody.self), principal: try request.requirePrincipal()), status: 200)
         }
 
+        let typingGate = TypingGate()
         try context.onFrame("typing") { frame in
             let typing = try frame.decode(TypingFrame.self)
+            // Within the interval a repeat is acknowledged and goes no further (not even to the database).
+            guard typingGate.pass(user: frame.principal.userId, channel: typing.channelId) else { return }
             guard let standing = try await store.standing(typing.channelId, frame.principal.userId), standing.memberRole != nil else {
+                typingGate.forget(user: frame.principal.userId, channel: typing.channelId)
                 throw PluginError(.notFound, "no such channel")
             }
             let event = try RealtimeEvent(topic: "typing", value: ["channel_id": typing.channelId, "user_id": frame.principal.userId])

@@ -58,7 +58,12 @@ public final class MessagePlugin: QuikPlugin {
                   KEY by_user (user_id)
                 )
                 """,
-            ])
+            ]),
+            // The schema's utf8mb4_unicode_ci gives every emoji beyond U+FFFF the same weight,
+            // so 🎉 and 👍 were one reaction; emoji compare as bytes.
+            Migration(version: 2, name: "reactions_emoji_binary", statements: [
+                "ALTER TABLE reactions MODIFY emoji VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL"
+            ]),
         ]
     }
 

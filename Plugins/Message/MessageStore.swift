@@ -109,6 +109,9 @@ struct MessageStore: Sendable {
         return found
     }
 
+    /// Distinct reactions one message may hold.
+    static let maximumReactions = 50
+
     static func checkText(_ text: String?, field: String = "text") throws -> String {
         let text = text ?? ""
         var validator = Validator()
@@ -241,7 +244,18 @@ struct MessageStore: Sendable {
         guard ReactionName.isValid(emoji) else {
             throw PluginError(.validationFailed, "emoji is a name of [a-z0-9_+-], 1–64 long, or an emoji", details: ["emoji": "malformed"])
         }
-        let changed = try await database.transaction { transaction -> Bool in
+        let changed = try await database.transaction(retryOnDeadlock: true) { transaction -> Bool in
+            if add {
+                // The message row's lock orders concurrent first reactions, so the cap holds under a race.
+                _ = try await transaction.query("SELECT id FROM messages WHERE id = ? FOR UPDATE", [.text(id)])
+                let present = try await transaction.query(
+                    "SELECT DISTINCT emoji FROM reactions WHERE message_id = ?", [.text(id)]
+                ).compactMap { $0["emoji"].string }
+                if !present.contains(emoji), present.count >= Self.maximumReactions {
+                    throw PluginError(
+                        .conflict, "a message holds at most \(Self.maximumReactions) different reactions", details: ["emoji": "too many reactions"])
+                }
+            }
             let outcome =
                 add
                 ? try await transaction.execute(

@@ -109,7 +109,10 @@ public final class PermissionPlugin: QuikPlugin {
             let body = try request.decode(RoleBody.self)
             let target = try scope(body.scope)
             try await context.require("roles.manage", in: target, for: principal)
-            try await Self.requireHolding(body.permissions ?? [], in: target, principal: principal, context: context)
+            // Unknown and system-only names are the host's 422; of the rest, the caller must hold each.
+            let workspaceLevel = Set(await access.permissions().filter { $0.grantedTo.contains { $0.hasPrefix("workspace.") } }.map(\.name))
+            try await Self.requireHolding(
+                (body.permissions ?? []).filter(workspaceLevel.contains), in: target, principal: principal, context: context)
             let role = try await access.defineRole(body.name ?? "", in: target, permissions: body.permissions ?? [], actor: principal.userId)
             return try .json(role, status: 201)
         }

@@ -183,7 +183,14 @@ public final class QuikHost: Sendable {
                 let token = BearerToken.from(head.headerFields[.authorization]) ?? Self.queryToken(head.path)
                 let principal = if let token { try? await core.admit(bearer: token) } else { Principal?.none }
                 return .upgrade([:]) { inbound, outbound, _ in
-                    await gateway.serve(principal: principal, inbound: inbound, outbound: outbound, channel: channel) { frame in
+                    let stillAdmitted: @Sendable () async -> Bool = {
+                        guard let token else { return false }
+                        // A database too slow to say leaves the socket open, as it was admitted.
+                        do { return try await core.admit(bearer: token) != nil } catch { return true }
+                    }
+                    await gateway.serve(
+                        principal: principal, inbound: inbound, outbound: outbound, channel: channel, stillAdmitted: stillAdmitted
+                    ) { frame in
                         try await core.runtime.dispatchFrame(frame)
                     }
                 }

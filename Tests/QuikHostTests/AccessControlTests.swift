@@ -52,40 +52,106 @@ struct AccessControlTests {
         try await IdentityHost.with { identity in
             let ada = try await identity.register("Ada")
             let bob = try await identity.register("Bob")
+            let cyd = try await identity.register("Cyd")
             let root = try await identity.admin()
             let client = identity.client
+            let w1 = try await identity.workspace(owner: ada, members: [bob])
+            let w2 = try await identity.workspace(owner: cyd, members: [])
             let assign = { (user: String, role: String, scope: String, token: String) in
                 try await client.post(
                     "/api/v1/permissions/assignments", json: #"{"user_id":"\#(user)","role":"\#(role)","scope":"\#(scope)"}"#, token: token)
             }
-            #expect(try await assign(ada.id, "admin", "workspace:w1", root.access).status == 201)
-            #expect(try await client.get("/api/v1/permissions/roles?scope=workspace:w1", token: ada.access).status == 200)
-            #expect(try await client.get("/api/v1/permissions/roles?scope=workspace:w2", token: ada.access).status == 403)
+            #expect(try await client.get("/api/v1/permissions/roles?scope=workspace:\(w1)", token: ada.access).status == 200)
+            #expect(try await client.get("/api/v1/permissions/roles?scope=workspace:\(w2)", token: ada.access).status == 403)
             #expect(try await client.get("/api/v1/permissions/roles?scope=system", token: ada.access).status == 403)
 
-            // Ada, a workspace admin, defines a custom role in her workspace and gives it to Bob.
+            // Ada, the owner, defines a custom role in her workspace and gives it to Bob.
             let defined = try await client.post(
-                "/api/v1/permissions/roles", json: #"{"scope":"workspace:w1","name":"role-keepers","permissions":["roles.manage"]}"#,
+                "/api/v1/permissions/roles", json: #"{"scope":"workspace:\#(w1)","name":"role-keepers","permissions":["roles.manage"]}"#,
                 token: ada.access)
             #expect(defined.status == 201)
             #expect(try await client.post(
-                "/api/v1/permissions/roles", json: #"{"scope":"workspace:w2","name":"x","permissions":["roles.manage"]}"#, token: ada.access
+                "/api/v1/permissions/roles", json: #"{"scope":"workspace:\#(w2)","name":"x","permissions":["roles.manage"]}"#, token: ada.access
             ).status == 403)
             #expect(try await client.post(
-                "/api/v1/permissions/roles", json: #"{"scope":"workspace:w1","name":"bad","permissions":["no.such"]}"#, token: ada.access
+                "/api/v1/permissions/roles", json: #"{"scope":"workspace:\#(w1)","name":"bad","permissions":["no.such"]}"#, token: ada.access
             ).status == 422)
-            #expect(try await client.get("/api/v1/permissions/roles?scope=workspace:w1", token: bob.access).status == 403)
-            #expect(try await assign(bob.id, "role-keepers", "workspace:w1", ada.access).status == 201)
-            #expect(try await client.get("/api/v1/permissions/roles?scope=workspace:w1", token: bob.access).status == 200)
-            #expect(try await client.get("/api/v1/permissions/roles?scope=workspace:w2", token: bob.access).status == 403)
-            #expect(try await assign(bob.id, "no-such-role", "workspace:w1", ada.access).status == 422)
+            #expect(try await client.get("/api/v1/permissions/roles?scope=workspace:\(w1)", token: bob.access).status == 403)
+            #expect(try await assign(bob.id, "role-keepers", "workspace:\(w1)", ada.access).status == 201)
+            #expect(try await client.get("/api/v1/permissions/roles?scope=workspace:\(w1)", token: bob.access).status == 200)
+            #expect(try await client.get("/api/v1/permissions/roles?scope=workspace:\(w2)", token: bob.access).status == 403)
+            #expect(try await assign(bob.id, "no-such-role", "workspace:\(w1)", ada.access).status == 422)
 
-            let roles = try await client.get("/api/v1/permissions/roles?scope=workspace:w1", token: root.access)
+            let roles = try await client.get("/api/v1/permissions/roles?scope=workspace:\(w1)", token: root.access)
             let names = (try roles.json()["items"] as? [[String: Any]])?.compactMap { $0["name"] as? String } ?? []
             #expect(names == ["owner", "admin", "member", "guest", "role-keepers"])
             let permissions = try await client.get("/api/v1/permissions", token: bob.access)
             let declared = (try permissions.json()["items"] as? [[String: Any]])?.compactMap { $0["name"] as? String } ?? []
             #expect(Set(declared).isSuperset(of: ["roles.manage", "audit.read", "users.deactivate", "admin.users"]))
+        }
+    }
+
+    @Test("the permissions API cannot raise anyone: membership roles only through the workspace API, grants only of what the granter holds, no system permissions in a workspace, only to members, and nothing kept after removal")
+    func noEscalation() async throws {
+        try await IdentityHost.with { identity in
+            let ada = try await identity.register("Ada")
+            let bob = try await identity.register("Bob")
+            let cyd = try await identity.register("Cyd")
+            let dan = try await identity.register("Dan")
+            let eve = try await identity.register("Eve")
+            let client = identity.client
+            let workspace = try await identity.workspace(owner: ada, members: [bob, cyd, dan])
+            let scope = "workspace:\(workspace)"
+            let assign = { (user: String, role: String, token: String) in
+                try await client.post(
+                    "/api/v1/permissions/assignments", json: #"{"user_id":"\#(user)","role":"\#(role)","scope":"\#(scope)"}"#, token: token)
+            }
+            let define = { (name: String, permissions: String, token: String) in
+                try await client.post(
+                    "/api/v1/permissions/roles", json: #"{"scope":"\#(scope)","name":"\#(name)","permissions":[\#(permissions)]}"#, token: token)
+            }
+            let promoted = try await client.send(
+                "PATCH", "/api/v1/workspaces/\(workspace)/members/\(bob.id)", body: Data(#"{"role":"admin"}"#.utf8), token: ada.access)
+            #expect(promoted.status == 200)
+
+            // Bob, a workspace admin, can neither crown himself nor depose the owner.
+            #expect(try await assign(bob.id, "owner", bob.access).status == 409)
+            let depose = try await client.send(
+                "DELETE", "/api/v1/permissions/assignments?user_id=\(ada.id)&role=owner&scope=\(scope)", token: bob.access)
+            #expect(depose.status == 409)
+            #expect(try await assign(cyd.id, "admin", bob.access).status == 409, "membership roles change through the workspace API")
+            let members = try await client.get("/api/v1/workspaces/\(workspace)/members", token: ada.access).json()
+            let roles = Dictionary(
+                uniqueKeysWithValues: (members["items"] as? [[String: Any]] ?? []).compactMap { row in
+                    (row["user_id"] as? String).map { ($0, row["role"] as? String ?? "") }
+                })
+            #expect(roles[ada.id] == "owner")
+            #expect(roles[bob.id] == "admin")
+
+            // No system permission in a workspace role.
+            let systemOnly = try await define("auditors", #""audit.read""#, ada.access)
+            #expect(systemOnly.status == 422)
+            #expect(systemOnly.text.contains("system-only"))
+
+            // A granter gives only what it holds.
+            #expect(try await define("keepers", #""roles.manage""#, ada.access).status == 201)
+            #expect(try await define("managers", #""workspaces.manage_members""#, ada.access).status == 201)
+            #expect(try await assign(cyd.id, "keepers", ada.access).status == 201)
+            let beyond = try await assign(dan.id, "managers", cyd.access)
+            #expect(beyond.status == 403, "Cyd holds roles.manage but not workspaces.manage_members")
+            #expect(try await define("more", #""workspaces.invite""#, cyd.access).status == 403)
+
+            // Only members receive a workspace's roles.
+            #expect(try await assign(eve.id, "keepers", ada.access).status == 409)
+
+            // Removed from the workspace, Cyd keeps nothing there.
+            #expect(try await client.get("/api/v1/permissions/assignments?scope=\(scope)", token: cyd.access).status == 200)
+            let removed = try await client.send("DELETE", "/api/v1/workspaces/\(workspace)/members/\(cyd.id)", token: ada.access)
+            #expect(removed.status == 204)
+            #expect(try await client.get("/api/v1/permissions/assignments?scope=\(scope)", token: cyd.access).status == 403)
+            #expect(try await assign(dan.id, "keepers", cyd.access).status == 403)
+            let left = try await client.get("/api/v1/permissions/assignments?user_id=\(cyd.id)", token: cyd.access).json()
+            #expect((left["items"] as? [[String: Any]])?.contains { ($0["scope"] as? String) == scope } == false)
         }
     }
 
@@ -95,7 +161,7 @@ struct AccessControlTests {
             let ada = try await identity.register("Ada")
             let root = try await identity.admin()
             let grant = try await identity.client.post(
-                "/api/v1/permissions/assignments", json: #"{"user_id":"\#(ada.id)","role":"admin","scope":"workspace:w9"}"#,
+                "/api/v1/permissions/assignments", json: #"{"user_id":"\#(ada.id)","role":"admin","scope":"system"}"#,
                 token: root.access)
             #expect(grant.status == 201)
             let hostSchema = identity.host.configuration.database.hostSchema
@@ -188,6 +254,7 @@ struct AccessControlTests {
             let ada = try await identity.register("Ada")
             let bob = try await identity.register("Bob")
             let root = try await identity.admin()
+            _ = try await identity.workspace(owner: ada, members: [bob])
             let client = identity.client
             let patched = try await client.send(
                 "PATCH", "/api/v1/users/me", body: Data(#"{"title":"Engineer","timezone":"Europe/London","status_emoji":":ship:"}"#.utf8),
@@ -214,12 +281,42 @@ struct AccessControlTests {
         }
     }
 
+    @Test("the directory is closed to strangers: a profile, a search hit and a presence answer only for people sharing a workspace; system admins see all")
+    func strangersSeeNobody() async throws {
+        try await IdentityHost.with(IdentityHost.messaging) { identity in
+            let ada = try await identity.register("ada", displayName: "Ada Lovelace")
+            let bob = try await identity.register("bob", displayName: "Bob Lovelace")
+            let sam = try await identity.register("sam", displayName: "Sam Stranger")
+            let root = try await identity.admin()
+            let client = identity.client
+            _ = try await identity.workspace(owner: ada, members: [bob])
+            func ids(_ query: String, _ token: String) async throws -> [String] {
+                let reply = try await client.get("/api/v1/users?query=\(query)", token: token)
+                return (try reply.json()["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
+            }
+            #expect(try await client.get("/api/v1/users/\(ada.id)", token: bob.access).status == 200)
+            #expect(try await client.get("/api/v1/users/\(ada.id)", token: sam.access).status == 404)
+            #expect(try await client.get("/api/v1/users/\(sam.id)", token: ada.access).status == 404)
+            #expect(try await client.get("/api/v1/users/\(sam.id)", token: sam.access).status == 200)
+            #expect(try await client.get("/api/v1/users/\(sam.id)", token: root.access).status == 200)
+            #expect(try await ids("lovelace", bob.access) == [ada.id, bob.id])
+            #expect(try await ids("lovelace", sam.access).isEmpty)
+            #expect(try await ids("", sam.access) == [sam.id], "an empty query lists only whom one may see")
+            #expect(Set(try await ids("lovelace", root.access)) == [ada.id, bob.id])
+            #expect(try await client.get("/api/v1/presence?user_ids=\(ada.id)", token: bob.access).status == 200)
+            #expect(try await client.get("/api/v1/presence?user_ids=\(ada.id)", token: sam.access).status == 404)
+            #expect(try await client.get("/api/v1/presence?user_ids=\(sam.id),\(ada.id)", token: sam.access).status == 404)
+        }
+    }
+
     @Test("user search matches a prefix of any word of the name, ignoring case and accents, and pages with limit and next_cursor")
     func searchByWordPrefix() async throws {
         try await IdentityHost.with { identity in
             let ada = try await identity.register("ada", displayName: "Ada Lovelace")
             let zoe = try await identity.register("zoe", displayName: "Zoë Ångström-Lovelace")
             let grace = try await identity.register("grace", displayName: "Grace Hopper")
+            _ = try await identity.register("ann", displayName: "Ann Lovelace")
+            _ = try await identity.workspace(owner: grace, members: [ada, zoe])
             let client = identity.client
             func ids(_ query: String, token: String = grace.access) async throws -> [String] {
                 let reply = try await client.get("/api/v1/users?query=\(query)", token: token)

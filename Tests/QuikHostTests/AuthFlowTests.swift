@@ -76,8 +76,8 @@ struct AuthFlowTests {
             // The whole family is gone: the token rotated in before the reuse no longer works either.
             let family = try await client.post("/api/v1/auth/refresh", json: #"{"refresh_token":"\#(rotated)"}"#)
             #expect(family.status == 401)
-            let sessions = try await client.get("/api/v1/auth/sessions", token: access)
-            #expect((try sessions.json()["items"] as? [Any])?.isEmpty == true)
+            // Its access token ends with it, at once.
+            #expect(try await client.get("/api/v1/auth/sessions", token: access).status == 401)
         }
     }
 
@@ -163,8 +163,11 @@ struct AuthFlowTests {
             let client = identity.client
             let before = try identity.mails().count
             #expect(try await client.post("/api/v1/auth/password/forgot", json: #"{"email":"nobody@example.com"}"#).status == 202)
-            #expect(try identity.mails().count == before)
             #expect(try await client.post("/api/v1/auth/password/forgot", json: #"{"email":"\#(ada.email)"}"#).status == 202)
+            // The mail goes out after the answer; the unknown email, asked first, sends none.
+            try await identity.eventually("the reset mail") { try identity.mails().count == before + 1 }
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try identity.mails().count == before + 1)
             let mail = try #require(try identity.mails().last)
             #expect(mail.contains("Subject: Reset your QuikApp password"))
             let token = try #require(mail.components(separatedBy: "reset-password?token=").last?.prefix { !$0.isWhitespace })

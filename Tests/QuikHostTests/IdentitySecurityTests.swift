@@ -57,17 +57,21 @@ struct IdentitySecurityTests {
             secrets += [ada.password, ada.access, ada.refresh]
             _ = try await identity.login(ada.email, "a wrong secret password")
             let login = try await identity.login(ada.email, ada.password).json()
-            secrets += [login["access_token"] as? String ?? "", login["refresh_token"] as? String ?? ""]
+            let signedIn = login["access_token"] as? String ?? ""
+            secrets += [signedIn, login["refresh_token"] as? String ?? ""]
             let refreshed = try await client.post("/api/v1/auth/refresh", json: #"{"refresh_token":"\#(ada.refresh)"}"#).json()
             secrets.append(refreshed["refresh_token"] as? String ?? "")
             _ = try await client.post("/api/v1/auth/refresh", json: #"{"refresh_token":"\#(ada.refresh)"}"#)
-            let setup = try await client.post("/api/v1/auth/2fa/setup", token: ada.access).json()
+            // The reuse above ended the first session, its access token included: go on with the second.
+            let setup = try await client.post("/api/v1/auth/2fa/setup", token: signedIn).json()
             let secret = setup["secret"] as? String ?? ""
             let enabled = try await client.post(
-                "/api/v1/auth/2fa/enable", json: #"{"code":"\#(TOTPCode.code(secret: secret, step: TOTPCode.currentStep))"}"#, token: ada.access
+                "/api/v1/auth/2fa/enable", json: #"{"code":"\#(TOTPCode.code(secret: secret, step: TOTPCode.currentStep))"}"#, token: signedIn
             ).json()
             secrets += [secret] + (enabled["recovery_codes"] as? [String] ?? [])
+            let mailed = try identity.mails().count
             _ = try await client.post("/api/v1/auth/password/forgot", json: #"{"email":"\#(ada.email)"}"#)
+            try await identity.eventually("the reset mail") { try identity.mails().count > mailed }
             let token = try identity.mails().last?.components(separatedBy: "reset-password?token=").last?.prefix { !$0.isWhitespace } ?? ""
             secrets.append(String(token))
             _ = try await client.post("/api/v1/auth/password/reset", json: #"{"token":"\#(token)","new_password":"the next secret password"}"#)

@@ -22,6 +22,7 @@ struct MailTests {
         let identity = IdentityHost(test: test)
         let ada = try await identity.register("Ada")
         #expect(try await test.client.post("/api/v1/auth/password/forgot", json: #"{"email":"\#(ada.email)"}"#).status == 202)
+        try await identity.eventually("the reset mail relayed") { sink.messages.count == 2 }
         await test.host.shutdown()
         try await task.value
         await sink.stop()

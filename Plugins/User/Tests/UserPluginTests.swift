@@ -5,7 +5,7 @@ import Testing
 struct UserPluginTests {
     @Test("a registered user's profile is theirs to read and change")
     func profile() async throws {
-        try await PluginTestHost.with(plugins: [.built("auth"), .built("user")], hostTokens: true) { host in
+        try await PluginTestHost.with(plugins: [.built("auth"), .built("workspace"), .built("user")], hostTokens: true) { host in
             let registered = try await host.client.post(
                 "/api/v1/auth/register", json: #"{"email":"ada@example.com","password":"correct horse battery","display_name":"Ada Lovelace"}"#)
             let token = try #require(try registered.json()["access_token"] as? String)

@@ -139,6 +139,32 @@ extension HostAccess {
         if deactivated { gateway.disconnect(userId: userId) }
     }
 
+    /// Records the sessions as revoked (with an `access.sessions_revoked` event, so other
+    /// nodes learn it too); their tokens are refused and their sockets closed at once.
+    package func revokeSessions(_ sessionIds: [String], userId: String, actor: String?) async throws {
+        let sessionIds = Array(Set(sessionIds)).sorted()
+        guard !sessionIds.isEmpty else { return }
+        try checkUser(userId)
+        guard sessionIds.allSatisfy({ (1...64).contains($0.utf8.count) }), sessionIds.count <= 1000 else {
+            throw PluginError(.validationFailed, "1 to 1000 session ids of 1–64 bytes", details: ["session_ids": "malformed"])
+        }
+        let schema = self.schema
+        let event = AccessChangeEvent(userId: userId, role: nil, scope: nil, actor: actor, sessionIds: sessionIds)
+        _ = try await write(HostTopic.sessionsRevoked, event) { connection in
+            let now = Date()
+            var changed = 0
+            for id in sessionIds {
+                changed += try await connection.perform(
+                    "INSERT IGNORE INTO \(schema).revoked_sessions (session_id, user_id, revoked_at) VALUES (?, ?, ?)",
+                    [.text(id), .text(userId), .date(now)]
+                ).1.affectedRows
+            }
+            return changed
+        }
+        remember(revoked: sessionIds)
+        gateway.disconnect(sessionIds: Set(sessionIds))
+    }
+
     package func isDeactivated(_ userId: String) async throws -> Bool {
         try await standing(of: userId).deactivated
     }

@@ -28,6 +28,9 @@ package final class HostAccess: Sendable {
     let gateway: any RealtimeHub
     let logger: Logger
     private let cache = Mutex(Cache())
+    /// Sessions revoked within an access token's lifetime, and when: a token of one is refused.
+    /// Loaded at start, added to by this node's revocations and by other nodes' events.
+    private let revokedSessions = Mutex<[String: Date]>([:])
     /// Permissions per plugin, and the catalog derived from them: built when a plugin
     /// starts or stops, read on every permission check.
     private let declared = Mutex<(byPlugin: [String: [PermissionSpec]], catalog: RoleCatalog)>(([:], RoleCatalog(declared: [])))
@@ -66,6 +69,25 @@ package final class HostAccess: Sendable {
                 """, [])
             _ = try await connection.perform(
                 """
+                CREATE TABLE IF NOT EXISTS \(schema).revoked_sessions (
+                  session_id VARCHAR(64) NOT NULL PRIMARY KEY,
+                  user_id VARCHAR(64) NOT NULL,
+                  revoked_at DATETIME(3) NOT NULL,
+                  KEY by_time (revoked_at)
+                )
+                """, [])
+            let recent = Date().addingTimeInterval(-Self.revocationMemory)
+            _ = try await connection.perform("DELETE FROM \(schema).revoked_sessions WHERE revoked_at < ?", [.date(recent)])
+            let rows = try await connection.perform(
+                "SELECT session_id, revoked_at FROM \(schema).revoked_sessions WHERE revoked_at >= ?", [.date(recent)]
+            ).0
+            revokedSessions.withLock { sessions in
+                for row in rows {
+                    if let id = row["session_id"].string { sessions[id] = row["revoked_at"].date ?? Date() }
+                }
+            }
+            _ = try await connection.perform(
+                """
                 CREATE TABLE IF NOT EXISTS \(schema).deactivated_users (
                   user_id VARCHAR(64) NOT NULL PRIMARY KEY,
                   deactivated_at DATETIME(3) NOT NULL
@@ -100,6 +122,7 @@ package final class HostAccess: Sendable {
     /// The principal as the host trusts it: `nil` for a deactivated user, and its
     /// system roles as RBAC holds them now (never as an older token claimed).
     package func admit(_ principal: Principal) async throws -> Principal? {
+        if let session = principal.sessionId, isRevoked(session: session) { return nil }
         let standing = try await standing(of: principal.userId)
         guard !standing.deactivated else { return nil }
         var admitted = principal
@@ -187,6 +210,24 @@ package final class HostAccess: Sendable {
         return roles
     }
 
+    // MARK: Sessions
+
+    /// How long a revocation is remembered: past an access token's lifetime (15 min), with a margin.
+    package static let revocationMemory: TimeInterval = 3600
+
+    package func isRevoked(session: String) -> Bool {
+        revokedSessions.withLock { $0[session] != nil }
+    }
+
+    func remember(revoked sessionIds: [String], at date: Date = Date()) {
+        revokedSessions.withLock { sessions in
+            if sessions.count > 10_000 {
+                sessions = sessions.filter { date.timeIntervalSince($0.value) < Self.revocationMemory }
+            }
+            for id in sessionIds { sessions[id] = date }
+        }
+    }
+
     // MARK: Invalidation
 
     /// Drops what the cache holds for a user.
@@ -213,6 +254,10 @@ package final class HostAccess: Sendable {
             EventBus.Subscription(pattern: pattern, plugin: "host") { [weak self] event in
                 guard let self, let change = try? JSONDecoder.quik.decode(AccessChangeEvent.self, from: event.payload) else { return }
                 if let user = change.userId { self.invalidate(user: user) }
+                if event.topic == HostTopic.sessionsRevoked, let sessions = change.sessionIds {
+                    self.remember(revoked: sessions)
+                    self.gateway.disconnect(sessionIds: Set(sessions))
+                }
                 if event.topic == HostTopic.roleDefined, let workspace = change.scope.flatMap(PermissionScope.init(parsing:))?.workspaceId {
                     self.invalidate(workspace: workspace)
                 }

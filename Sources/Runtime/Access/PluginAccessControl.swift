@@ -41,4 +41,8 @@ package struct PluginAccessControl: AccessControl {
     package func isDeactivated(_ userId: String) async throws -> Bool {
         try await access.isDeactivated(userId)
     }
+
+    package func revokeSessions(_ sessionIds: [String], userId: String, actor: String?) async throws {
+        try await access.revokeSessions(sessionIds, userId: userId, actor: actor)
+    }
 }

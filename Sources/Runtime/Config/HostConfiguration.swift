@@ -23,6 +23,9 @@ public struct HostConfiguration: Sendable {
     /// How often every realtime socket gets a heartbeat frame, so a peer gone without
     /// closing is noticed when the write fails. Default 30 s.
     public var socketHeartbeat: Duration = .seconds(30)
+    /// Realtime sockets one user may hold open at once; one more is closed with 4429.
+    /// Clients open one per tab or device. Default 16.
+    public var maxSocketsPerUser: Int = 16
     /// Largest client frame accepted over the realtime socket. Default 64 KiB.
     public var maxFrameBytes: Int = 64 << 10
     /// How long shutdown and a reload's retirement of the old version wait for in-flight work. Default 10 s.

@@ -62,7 +62,7 @@ public enum PluginsFile {
     private static func readServer(_ node: Node, into configuration: inout HostConfiguration, reader: NodeReader) throws {
         let keys = [
             "host", "port", "request_timeout_s", "max_body_bytes", "hook_timeout_ms", "setup_timeout_s",
-            "event_queue_capacity", "socket_queue_capacity", "max_frame_bytes", "drain_timeout_s", "plugin_dir",
+            "event_queue_capacity", "socket_queue_capacity", "max_sockets_per_user", "max_frame_bytes", "drain_timeout_s", "plugin_dir",
             "state_dir", "reload_poll_ms", "token_issuer", "access_managers", "rate_limits",
         ]
         for (keyNode, value) in try reader.mapping(node, key: "server") {
@@ -77,6 +77,7 @@ public enum PluginsFile {
             case "setup_timeout_s": configuration.setupTimeout = .seconds(try reader.double(value, key: path, above: 0))
             case "event_queue_capacity": configuration.eventQueueCapacity = try reader.int(value, key: path, range: 1...1_000_000)
             case "socket_queue_capacity": configuration.socketQueueCapacity = try reader.int(value, key: path, range: 1...1_000_000)
+            case "max_sockets_per_user": configuration.maxSocketsPerUser = try reader.int(value, key: path, range: 1...10_000)
             case "max_frame_bytes": configuration.maxFrameBytes = try reader.int(value, key: path, range: 16...(16 << 20))
             case "drain_timeout_s": configuration.drainTimeout = .seconds(try reader.double(value, key: path, above: 0))
             case "plugin_dir": configuration.pluginDirectory = try reader.string(value, key: path)

@@ -130,7 +130,7 @@ package final class TokenService: Authenticator, Sendable {
         let claims = AccessClaims(
             sub: SubjectClaim(value: userId), exp: ExpirationClaim(value: now.addingTimeInterval(seconds)),
             iat: IssuedAtClaim(value: now), iss: IssuerClaim(value: Self.issuer), sid: sessionId, roles: roles)
-        let token = try await collection.sign(claims, kid: JWKIdentifier(string: active))
+        let token = ES256Signature.canonical(try await collection.sign(claims, kid: JWKIdentifier(string: active)))
         return AccessToken(token: token, expiresIn: Int(seconds))
     }
 
@@ -151,7 +151,7 @@ package final class TokenService: Authenticator, Sendable {
             _ = verified.withLock { $0.removeValue(forKey: token) }
         }
         let collection = keys.withLock { $0.collection }
-        guard let claims = try? await collection.verify(token, as: AccessClaims.self) else { return nil }
+        guard ES256Signature.isCanonical(token), let claims = try? await collection.verify(token, as: AccessClaims.self) else { return nil }
         // Roles come from RBAC on every request (HostAccess.admit), never from a token up to 15 minutes old.
         let principal = Principal(userId: claims.sub.value, sessionId: claims.sid, roles: [])
         verified.withLock { cache in

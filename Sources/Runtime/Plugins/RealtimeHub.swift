@@ -14,4 +14,6 @@ package protocol RealtimeHub: Sendable {
     func leave(_ group: String, userIds: [String])
     /// Closes every socket of a user whose access was revoked.
     func disconnect(userId: String)
+    /// Closes the sockets opened with a token of one of these sessions.
+    func disconnect(sessionIds: Set<String>)
 }

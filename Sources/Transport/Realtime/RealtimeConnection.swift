@@ -30,6 +30,8 @@ package final class RealtimeConnection: Sendable {
         case shutdown
         /// The user was deactivated.
         case revoked
+        /// The client sent frames far past its rate.
+        case flooding
     }
 
     private struct State {
@@ -108,6 +110,8 @@ package enum RealtimeCloseCode {
     package static let unauthorized: UInt16 = 4401
     /// The client read too slowly and its send queue overflowed.
     package static let slowConsumer: UInt16 = 4008
+    /// The client sent frames far past its rate, or opened more sockets than a user may.
+    package static let rateLimited: UInt16 = 4429
     /// The server is shutting down.
     package static let goingAway: UInt16 = 1001
 }

@@ -88,18 +88,28 @@ package final class RealtimeGateway: RealtimeHub, Service, Sendable {
         for connection in targets { connection.close(.revoked) }
     }
 
+    package func disconnect(sessionIds: Set<String>) {
+        let targets = state.withLock { state in
+            state.connections.values.filter { $0.principal.sessionId.map(sessionIds.contains) ?? false }
+        }
+        for connection in targets { connection.close(.revoked) }
+    }
+
     // MARK: One socket
 
     /// Serves one upgraded socket until either side closes it.
     /// `dispatch` hands a client frame to the plugin that registered its type and
     /// returns `false` when none did.
     /// `channel` is the socket's NIO channel, closed outright when a slow client
-    /// cannot even take the close frame.
+    /// cannot even take the close frame. `stillAdmitted` asks again, once the socket is
+    /// registered, whether its token holds: a deactivation or revocation that landed
+    /// between the upgrade and the registration found no socket to close.
     package func serve(
         principal: Principal?,
         inbound: WebSocketInboundStream,
         outbound: WebSocketOutboundWriter,
         channel: any Channel,
+        stillAdmitted: @escaping @Sendable () async -> Bool = { true },
         dispatch: @escaping FrameDispatch
     ) async {
         guard let principal else {
@@ -119,11 +129,18 @@ package final class RealtimeGateway: RealtimeHub, Service, Sendable {
             ("user_id", JSONText.quoted(principal.userId)),
             ("connection_id", JSONText.quoted(connection.id)),
         ])))
-        guard register(connection) else {
+        switch register(connection) {
+        case .registered:
+            break
+        case .shuttingDown:
             await refuse(RealtimeCloseCode.goingAway, "server shutting down", inbound: inbound, outbound: outbound)
+            return
+        case .tooManySockets:
+            await refuse(RealtimeCloseCode.rateLimited, "too many sockets for this user", inbound: inbound, outbound: outbound)
             return
         }
         defer { unregister(connection) }
+        if !(await stillAdmitted()) { connection.close(.revoked) }
         // Frames go out from whoever sends them (RealtimeConnection.enqueue); this task only reads.
         await read(connection, from: inbound, dispatch: dispatch)
         connection.finish()
@@ -155,6 +172,7 @@ package final class RealtimeGateway: RealtimeHub, Service, Sendable {
             case .slowConsumer: (RealtimeCloseCode.slowConsumer, "send queue overflow", .seconds(1))
             case .shutdown: (RealtimeCloseCode.goingAway, "server shutting down", configuration.drainTimeout)
             case .revoked: (RealtimeCloseCode.unauthorized, "access revoked", configuration.drainTimeout)
+            case .flooding: (RealtimeCloseCode.rateLimited, "too many frames", .seconds(1))
             }
         let deadline = ContinuousClock.now + patience
         _ = try? await withDeadline(patience) { try await outbound.close(.unknown(code), reason: text) }
@@ -167,14 +185,26 @@ package final class RealtimeGateway: RealtimeHub, Service, Sendable {
     }
 
     private func read(_ connection: RealtimeConnection, from inbound: WebSocketInboundStream, dispatch: FrameDispatch) async {
-        // A socket sending faster than its limit is read more slowly: the flood backs up
-        // in its own TCP connection, and no other socket waits.
-        var bucket = TokenBucket(configuration.rateLimits.frames, now: .now)
+        // A frame past the socket's rate is answered `rate_limited` and not handled; a socket
+        // refused more than twice its burst within 10 s is flooding and is closed (4429).
+        // Only that socket pays: each is read by its own task.
+        let limits = configuration.rateLimits
+        var bucket = TokenBucket(limits.frames, now: .now)
+        var refusals = (count: 0, since: ContinuousClock.now)
         do {
             for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
-                if configuration.rateLimits.enabled, let wait = bucket.take(now: .now) {
-                    try await Task.sleep(for: wait)
-                    _ = bucket.take(now: .now)
+                // Closing: what the client still sends is read and dropped until the socket ends.
+                if connection.reason != nil { continue }
+                if limits.enabled, bucket.take(now: .now) != nil {
+                    let now = ContinuousClock.now
+                    if now - refusals.since > .seconds(10) { refusals = (0, now) }
+                    refusals.count += 1
+                    if refusals.count > 2 * limits.frames.burst {
+                        connection.close(.flooding)
+                        continue
+                    }
+                    reply(connection, id: nil, error: PluginError(.rateLimited, "too many frames; slow down"))
+                    continue
                 }
                 guard case .text(let text) = message else {
                     reply(connection, id: nil, error: PluginError(.badRequest, "frames are JSON text"))
@@ -233,17 +263,27 @@ package final class RealtimeGateway: RealtimeHub, Service, Sendable {
         ])))
     }
 
-    private func register(_ connection: RealtimeConnection) -> Bool {
+    private enum Registration {
+        case registered, shuttingDown, tooManySockets
+    }
+
+    private func register(_ connection: RealtimeConnection) -> Registration {
+        let limit = configuration.maxSocketsPerUser
+        var refusal = Registration.shuttingDown
         let counts = state.withLock { state -> (all: Int, user: Int)? in
             guard !state.shuttingDown else { return nil }
+            guard (state.byUser[connection.principal.userId]?.count ?? 0) < limit else {
+                refusal = .tooManySockets
+                return nil
+            }
             state.connections[connection.id] = connection
             state.byUser[connection.principal.userId, default: []].insert(connection.id)
             return (state.connections.count, state.byUser[connection.principal.userId]?.count ?? 0)
         }
-        guard let counts else { return false }
+        guard let counts else { return refusal }
         metrics.sockets(open: counts.all)
         announce(HostTopic.realtimeConnected, connection, userConnections: counts.user)
-        return true
+        return .registered
     }
 
     private func unregister(_ connection: RealtimeConnection) {

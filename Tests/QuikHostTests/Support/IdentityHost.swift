@@ -53,6 +53,7 @@ struct IdentityHost {
         authSettings: [String: String] = [:],
         extraPlugins: [(String, String)] = [],
         logs: CapturedLogs? = nil,
+        configure: (inout HostConfiguration) -> Void = { _ in },
         _ body: (IdentityHost) async throws -> Void
     ) async throws {
         var configuration = try PluginsFile.parse(yaml(names, authSettings: authSettings, extraPlugins: extraPlugins), file: "identity.yml")
@@ -62,6 +63,7 @@ struct IdentityHost {
         configuration.database.url = try await TestDatabase.socket()
         configuration.database.schemaPrefix = TestDatabase.uniquePrefix()
         configuration.rateLimits.enabled = false
+        configure(&configuration)
         let (test, task) = try await TestHost.start(configuration: configuration, authenticator: nil, logs: logs)
         do {
             for name in names + extraPlugins.map(\.0) {

@@ -69,4 +69,15 @@ public protocol AccessControl: Sendable {
 
     /// Whether a user is deactivated.
     func isDeactivated(_ userId: String) async throws -> Bool
+
+    /// Ends sign-in sessions of a user: access tokens carrying one of them are refused
+    /// with 401 from the next request on, and their sockets are closed with 4401. Since SDK 1.4.
+    func revokeSessions(_ sessionIds: [String], userId: String, actor: String?) async throws
+}
+
+extension AccessControl {
+    /// Refuses, as a host older than SDK 1.4 would.
+    public func revokeSessions(_ sessionIds: [String], userId: String, actor: String?) async throws {
+        throw PluginError(.unavailable, "this host cannot revoke sessions")
+    }
 }

@@ -49,6 +49,8 @@ public struct ErrorCode: Sendable, Hashable, Codable, CustomStringConvertible {
     public static var conflict: ErrorCode { ErrorCode("conflict", status: 409) }
     /// 413.
     public static var payloadTooLarge: ErrorCode { ErrorCode("payload_too_large", status: 413) }
+    /// 415: a body in a media type the call does not take. Since SDK 1.4.
+    public static var unsupportedMediaType: ErrorCode { ErrorCode("unsupported_media_type", status: 415) }
     /// 422; `details` names the fields.
     public static var validationFailed: ErrorCode { ErrorCode("validation_failed", status: 422) }
     /// 429; set `retryAfterSeconds`.

@@ -25,6 +25,8 @@ public enum HostTopic {
     public static let userDeactivated = "access.user_deactivated"
     /// A user was reactivated (``AccessChangeEvent``).
     public static let userReactivated = "access.user_reactivated"
+    /// Sign-in sessions ended; their access tokens are refused from now on (``AccessChangeEvent``, `sessionIds`).
+    public static let sessionsRevoked = "access.sessions_revoked"
 }
 
 /// The payload of `realtime.*`: one socket of one user. Since SDK 1.4.
@@ -76,13 +78,16 @@ public struct AccessChangeEvent: Codable, Sendable, Equatable {
     public var actor: String?
     /// The role's permissions, for `access.role_defined`.
     public var permissions: [String]?
+    /// The sessions ended, for `access.sessions_revoked`.
+    public var sessionIds: [String]?
 
     /// Creates a payload.
-    public init(userId: String?, role: String?, scope: String?, actor: String?, permissions: [String]? = nil) {
+    public init(userId: String?, role: String?, scope: String?, actor: String?, permissions: [String]? = nil, sessionIds: [String]? = nil) {
         self.userId = userId
         self.role = role
         self.scope = scope
         self.actor = actor
         self.permissions = permissions
+        self.sessionIds = sessionIds
     }
 }

@@ -55,8 +55,18 @@ public struct PluginRequest: Sendable {
         return value
     }
 
-    /// Decodes the JSON body; a body that does not decode is a `bad_request`.
+    /// Decodes the JSON body: a body sent as anything but `application/json` (or a
+    /// `+json` type) is `unsupported_media_type`; one that does not decode is a `bad_request`.
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        if !body.isEmpty {
+            let mediaType = (headers["content-type"] ?? "").split(separator: ";").first.map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            } ?? ""
+            guard mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json")) else {
+                throw PluginError(
+                    .unsupportedMediaType, "send the body as application/json", details: ["content-type": mediaType.isEmpty ? "missing" : mediaType])
+            }
+        }
         do {
             return try JSONDecoder.quik.decode(type, from: body)
         } catch {
