@@ -34,6 +34,13 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Events published for the event-bus figures.")
     var events = 100_000
 
+    @Option(help: "Run only these sections (comma-separated: load, routes, bus, auth, argon2, resets, database).")
+    var only: String?
+
+    private func runs(_ section: String) -> Bool {
+        only.map { $0.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == section } } ?? true
+    }
+
     func run() async throws {
         let options = self
         let build = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
@@ -46,13 +53,24 @@ struct Bench: AsyncParsableCommand {
         let server = try await DatabaseBenchmark.startServer(directory: databaseDirectory)
         Self.socket = server.socket
         defer { try? FileManager.default.removeItem(atPath: databaseDirectory) }
-        try await Self.loadTime(build: build, workspace: workspace, count: options.plugins)
-        try await Self.routeThroughput(build: build, workspace: workspace, seconds: options.seconds, concurrency: options.concurrency)
-        for subscribers in [1, 10] {
-            try await Self.busThroughput(build: build, workspace: workspace, subscribers: subscribers, events: options.events)
+        if runs("load") { try await Self.loadTime(build: build, workspace: workspace, count: options.plugins) }
+        if runs("routes") {
+            try await Self.routeThroughput(build: build, workspace: workspace, seconds: options.seconds, concurrency: options.concurrency)
         }
-        try await Self.authThroughput(build: build, workspace: workspace, seconds: options.seconds, concurrency: options.concurrency)
-        Self.argon2Time()
+        if runs("bus") {
+            for subscribers in [1, 10] {
+                try await Self.busThroughput(build: build, workspace: workspace, subscribers: subscribers, events: options.events)
+            }
+        }
+        if runs("auth") {
+            try await Self.authThroughput(build: build, workspace: workspace, seconds: options.seconds, concurrency: options.concurrency)
+        }
+        if runs("argon2") { Self.argon2Time() }
+        if runs("resets") { try await Self.resetTiming(build: build, workspace: workspace) }
+        guard runs("database") else {
+            await server.stop()
+            return
+        }
         let database = try await DatabaseBenchmark.run(socket: Self.socket, seconds: options.seconds, poolSize: 4)
         print(String(
             format: "primary-key SELECT: raw connection %.0f/s; pool, 1 caller %.0f/s (ratio %.2f); pool of %d, 16 callers %.0f/s (ratio %.2f)",
