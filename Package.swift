@@ -110,9 +110,23 @@ let package = Package(
             path: "Sources/MariaDB"
         ),
         .target(
+            name: "QuikStorage",
+            dependencies: [
+                "QuikSupport",
+                .product(name: "QuikSDK", package: "SDK"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/Storage"
+        ),
+        .target(
             name: "QuikRuntime",
             dependencies: [
                 "QuikMariaDB",
+                "QuikStorage",
                 "QuikSupport",
                 .product(name: "QuikSDK", package: "SDK"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -250,6 +264,7 @@ let package = Package(
                 "QuikTesting",
                 "QuikTransport",
                 "QuikRuntime",
+                "QuikStorage",
                 "QuikMariaDB",
                 "QuikSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

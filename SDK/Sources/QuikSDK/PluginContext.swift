@@ -78,6 +78,10 @@ public protocol PluginContext: Sendable {
     /// version stops (shutdown, or a reload replacing it), before `shutdown()`;
     /// `body` should return soon after cancellation. `name` appears in the host's logs. Since SDK 1.4.
     func run(_ name: String, _ body: @escaping @Sendable () async -> Void) throws
+
+    /// The deployment's blob storage, seen through this plugin's own key space:
+    /// no plugin reaches another's objects. Since SDK 1.4.
+    var blobs: (any BlobStore)? { get }
 }
 
 extension PluginContext {
@@ -103,6 +107,15 @@ extension PluginContext {
     /// Refuses, as a host older than SDK 1.4 would.
     public func run(_ name: String, _ body: @escaping @Sendable () async -> Void) throws {
         throw PluginError(.unavailable, "this host does not run plugin tasks")
+    }
+
+    /// None, as on a host older than SDK 1.4.
+    public var blobs: (any BlobStore)? { nil }
+
+    /// The deployment's blob storage, or `unavailable`.
+    public func requireBlobs() throws -> any BlobStore {
+        guard let blobs else { throw PluginError(.unavailable, "this host has no blob storage") }
+        return blobs
     }
 
     /// Throws `forbidden` unless `principal` holds `permission` in `scope`.

@@ -1,5 +1,6 @@
 import QuikMariaDB
 import QuikSDK
+import QuikStorage
 import QuikSupport
 
 /// Everything the host needs to start, read from `plugins.yml` and the command line.
@@ -42,6 +43,8 @@ public struct HostConfiguration: Sendable {
     public var accessManagers: [String] = ["auth", "user", "permission", "admin", "workspace"]
     /// How mail is sent.
     public var mail = MailConfiguration()
+    /// Where file bytes are kept (`storage:`). Default: `<state_dir>/files` on this host's disk.
+    public var storage = StorageConfiguration()
     /// Rate limits per caller and route class (`server.rate_limits`).
     public var rateLimits = RateLimitConfiguration()
     /// Development mode: watch plugin libraries and reload them when they change.

@@ -2,6 +2,7 @@ import Foundation
 import QuikMariaDB
 import QuikSDK
 import QuikSupport
+import QuikStorage
 import Yams
 
 /// Reads `plugins.yml`.
@@ -52,8 +53,9 @@ public enum PluginsFile {
             case "server": try readServer(value, into: &configuration, reader: reader)
             case "database": try readDatabase(value, into: &configuration.database, reader: reader)
             case "mail": try readMail(value, into: &configuration.mail, reader: reader)
+            case "storage": try readStorage(value, into: &configuration.storage, reader: reader)
             case "plugins": configuration.plugins = try readPlugins(value, reader: reader)
-            default: throw reader.unknownKey(key, at: keyNode, expected: ["server", "database", "mail", "plugins"])
+            default: throw reader.unknownKey(key, at: keyNode, expected: ["server", "database", "mail", "storage", "plugins"])
             }
         }
         return configuration
@@ -174,6 +176,48 @@ public enum PluginsFile {
                 }
                 mail.smtpURL = url
             default: throw reader.unknownKey(path, at: keyNode, expected: ["from", "directory", "smtp_url"])
+            }
+        }
+    }
+
+    /// `storage: {local: {directory}}` or `storage: {s3: {endpoint, bucket, region, access_key_id,
+    /// secret_access_key, part_size_mb}}`; the secret may come from `QUIKAPP_S3_SECRET_ACCESS_KEY` instead.
+    private static func readStorage(_ node: Node, into storage: inout StorageConfiguration, reader: NodeReader) throws {
+        for (keyNode, value) in try reader.mapping(node, key: "storage") {
+            let key = try reader.key(keyNode)
+            switch key {
+            case "local":
+                var directory: String?
+                for (fieldNode, field) in try reader.mapping(value, key: "storage.local") {
+                    let name = try reader.key(fieldNode)
+                    guard name == "directory" else { throw reader.unknownKey("storage.local.\(name)", at: fieldNode, expected: ["directory"]) }
+                    directory = try reader.string(field, key: "storage.local.directory")
+                }
+                storage.backend = .local(directory: directory)
+            case "s3":
+                var fields: [String: String] = [:]
+                var partSize: Int?
+                let names = ["endpoint", "bucket", "region", "access_key_id", "secret_access_key", "part_size_mb"]
+                for (fieldNode, field) in try reader.mapping(value, key: "storage.s3") {
+                    let name = try reader.key(fieldNode)
+                    guard names.contains(name) else { throw reader.unknownKey("storage.s3.\(name)", at: fieldNode, expected: names) }
+                    if name == "part_size_mb" {
+                        partSize = try reader.int(field, key: "storage.s3.part_size_mb", range: 5...5120) << 20
+                    } else {
+                        fields[name] = try reader.string(field, key: "storage.s3.\(name)")
+                    }
+                }
+                fields["secret_access_key"] = fields["secret_access_key"] ?? ProcessInfo.processInfo.environment["QUIKAPP_S3_SECRET_ACCESS_KEY"]
+                for required in ["endpoint", "bucket", "access_key_id", "secret_access_key"] where fields[required] == nil {
+                    throw ConfigurationError("storage.s3 needs \(required)", key: "storage.s3.\(required)", at: reader.location(value))
+                }
+                var s3 = S3Configuration(
+                    endpoint: fields["endpoint"]!, bucket: fields["bucket"]!, accessKeyId: fields["access_key_id"]!,
+                    secretAccessKey: fields["secret_access_key"]!)
+                if let region = fields["region"] { s3.region = region }
+                if let partSize { s3.partSize = partSize }
+                storage.backend = .s3(s3)
+            default: throw reader.unknownKey("storage.\(key)", at: keyNode, expected: ["local", "s3"])
             }
         }
     }

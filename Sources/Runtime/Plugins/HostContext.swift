@@ -1,6 +1,7 @@
 import Foundation
 import QuikMariaDB
 import QuikSDK
+import QuikStorage
 import QuikSupport
 
 /// The ``PluginContext`` of one plugin instance.
@@ -146,6 +147,10 @@ package struct HostContext: PluginContext {
 
     package var accessControl: (any AccessControl)? {
         runtime.configuration.accessManagers.contains(pluginName) ? PluginAccessControl(access: runtime.access) : nil
+    }
+
+    package var blobs: (any BlobStore)? {
+        runtime.blobs.map { PrefixedBlobStore($0, prefix: pluginName) }
     }
 
     package func sendMail(_ message: MailMessage) async throws {

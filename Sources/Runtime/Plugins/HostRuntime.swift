@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import QuikMariaDB
 import QuikSDK
+import QuikStorage
 import QuikSupport
 import Synchronization
 
@@ -30,6 +31,8 @@ package final class HostRuntime: Sendable {
     package let tokens: TokenService
     package let access: HostAccess
     package let mailer: any Mailer
+    /// The deployment's blob store; plugins see it through ``PrefixedBlobStore``. `nil` when it could not be opened.
+    package let blobs: (any BlobStore)?
     /// Plugins' background tasks, run by the plugin manager's service.
     package let backgroundTasks = PluginTaskRunner()
     let tables = Mutex(Tables())
@@ -50,6 +53,12 @@ package final class HostRuntime: Sendable {
         } else {
             self.mailer = FileMailer(
                 directory: configuration.mail.directory ?? configuration.stateDirectory + "/mail", from: configuration.mail.from, logger: logger)
+        }
+        do {
+            self.blobs = try configuration.storage.makeStore(stateDirectory: configuration.stateDirectory)
+        } catch {
+            logger.error("blob storage unavailable; plugins that keep files will answer 503", metadata: ["error": "\(error)"])
+            self.blobs = nil
         }
     }
 
