@@ -37,6 +37,10 @@ let plugins: [(product: String, target: String, folder: String, dependencies: [T
     ("message", "MessagePlugin", "Message", []),
     ("thread", "ThreadPlugin", "Thread", []),
     ("presence", "PresencePlugin", "Presence", []),
+    (
+        "files", "FilesPlugin", "Files",
+        [.product(name: "Crypto", package: "swift-crypto"), .product(name: "MultipartKit", package: "multipart-kit")]
+    ),
 ]
 
 let package = Package(
@@ -64,6 +68,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.24.0"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         // Tests only: validates the OpenAPI document the host serves.
         .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.0.0"),

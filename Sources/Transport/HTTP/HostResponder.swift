@@ -117,9 +117,13 @@ package struct HostResponder: HTTPResponder {
             matchedLabel = route.label
             let principal = try await authenticate(request, required: route.requiresAuthentication)
             try limiter.check(method: method, principal: principal, remoteAddress: remoteAddress, route: route.label, own: route.rateLimit)
+            let streamLimit = route.options.streamedBodyLimit
             let pluginRequest = try await makePluginRequest(
-                request, requestId: requestId, remoteAddress: remoteAddress, parameters: parameters, principal: principal)
-            let deadline = route.timeout ?? timeout
+                request, requestId: requestId, remoteAddress: remoteAddress, parameters: parameters, principal: principal,
+                streamLimit: streamLimit)
+            // A streamed body may take as long as the client sends it; the connection's
+            // body-stall timeout, not the request deadline, cuts a client that stops.
+            let deadline = route.timeout ?? (streamLimit == nil ? timeout : Self.streamingDeadline)
             do {
                 // Counted busy until the handler really ends, even one answered 503 at its deadline.
                 instance.enter()
@@ -158,10 +162,23 @@ package struct HostResponder: HTTPResponder {
         }
     }
 
+    /// The deadline of a route that streams its body and sets none of its own.
+    static let streamingDeadline: Duration = .seconds(24 * 3600)
+
     private func makePluginRequest(
-        _ request: Request, requestId: String, remoteAddress: String?, parameters: [String: String], principal: Principal?
+        _ request: Request, requestId: String, remoteAddress: String?, parameters: [String: String], principal: Principal?,
+        streamLimit: Int64? = nil
     ) async throws -> PluginRequest {
-        let buffer = try await request.body.collect(upTo: host.configuration.maxBodyBytes)
+        var stream: ByteStream?
+        var buffer = ByteBuffer()
+        if let streamLimit {
+            if let declared = request.headers[.contentLength].flatMap({ Int64($0) }), declared > streamLimit {
+                throw PluginError(.payloadTooLarge, "the body is larger than \(streamLimit) bytes", details: ["max_bytes": "\(streamLimit)"])
+            }
+            stream = RequestBodyReader(request.body, limit: streamLimit).stream
+        } else {
+            buffer = try await request.body.collect(upTo: host.configuration.maxBodyBytes)
+        }
         var headers: [String: String] = [:]
         for field in request.headers {
             let name = field.name.canonicalName
@@ -177,6 +194,7 @@ package struct HostResponder: HTTPResponder {
             requestId: requestId,
             principal: principal)
         pluginRequest.remoteAddress = remoteAddress
+        pluginRequest.bodyStream = stream
         return pluginRequest
     }
 
@@ -184,6 +202,15 @@ package struct HostResponder: HTTPResponder {
         var fields = HTTPFields()
         for (name, value) in response.headers {
             if let name = HTTPField.Name(name) { fields[name] = value }
+        }
+        if let stream = response.bodyStream {
+            let length = response.headers.first { $0.key.lowercased() == "content-length" }.flatMap { Int($0.value) }
+            return Response(
+                status: HTTPResponse.Status(code: response.status), headers: fields,
+                body: ResponseBody(contentLength: length) { writer in
+                    while let piece = try await stream.next() { try await writer.write(ByteBuffer(bytes: piece)) }
+                    try await writer.finish(nil)
+                })
         }
         return Response(
             status: HTTPResponse.Status(code: response.status),

@@ -20,6 +20,9 @@ public struct PluginRequest: Sendable {
     public var principal: Principal?
     /// The peer's IP address as the host saw it. Since SDK 1.3.
     public var remoteAddress: String? = nil
+    /// The body, read as it arrives, on a route with ``RouteOptions/streamedBodyLimit``
+    /// (``body`` is then empty); `nil` elsewhere. Since SDK 1.4.
+    public var bodyStream: ByteStream? = nil
 
     /// Creates a request (the host does this; tests may too).
     public init(

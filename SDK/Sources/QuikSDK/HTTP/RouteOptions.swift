@@ -20,6 +20,10 @@ public struct RouteOptions: Sendable {
     public var otherResponseStatuses: [Int] = []
     /// This route's own rate limit per caller, instead of its route class's; `nil` keeps the class's. Since SDK 1.4.
     public var rateLimit: RateLimit? = nil
+    /// When set, the body is not collected: the handler reads it from ``PluginRequest/bodyStream``,
+    /// and more than this many bytes ends the request with 413. `nil` (the default) collects
+    /// the body within the host's `max_body_bytes`. Since SDK 1.4.
+    public var streamedBodyLimit: Int64? = nil
 
     /// Creates options; by default a route needs an authenticated caller.
     public init(requiresAuthentication: Bool = true, summary: String = "", timeoutSeconds: Double? = nil) {
@@ -39,6 +43,13 @@ public struct RouteOptions: Sendable {
         options.response = response ?? options.response
         options.responseStatus = status
         options.otherResponseStatuses = also
+        return options
+    }
+
+    /// These options with the body streamed to the handler, up to `maxBytes`. Since SDK 1.4.
+    public func streamingBody(maxBytes: Int64) -> RouteOptions {
+        var options = self
+        options.streamedBodyLimit = maxBytes
         return options
     }
 

@@ -1,0 +1,40 @@
+import Foundation
+import QuikPluginKit
+import QuikSDK
+
+extension FileService {
+    /// The bytes of a file as the contract serves them: ETag, ranges, a disposition
+    /// that never lets a browser run what it cannot prove is an image, audio, video or PDF.
+    func content(_ file: FileRecord, inlineType: String?, request: PluginRequest) async throws -> PluginResponse {
+        let etag = "\"\(file.sha256)\""
+        let inline = inlineType != nil && request.query("download") != "1"
+        var headers = [
+            "etag": etag, "accept-ranges": "bytes", "x-content-type-options": "nosniff",
+            "content-type": inlineType ?? file.mime,
+            "content-disposition": FileName.disposition(file.name, inline: inline),
+            // Even opened directly, the bytes run no script and load nothing.
+            "content-security-policy": "default-src 'none'; sandbox",
+            "cache-control": "private, max-age=0",
+        ]
+        if inlineType == nil, file.mime.hasPrefix("text/html") || file.mime.contains("xml") || file.mime.contains("javascript") {
+            headers["content-type"] = "application/octet-stream"
+        }
+        if let match = request.headers["if-none-match"], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
+            return PluginResponse(status: 304, headers: ["etag": etag])
+        }
+        switch ByteRange.parse(request.headers["range"], size: file.size) {
+        case .whole:
+            headers["content-length"] = "\(file.size)"
+            return .streaming(try await blobs.get(Self.contentKey(file.id), range: nil), headers: headers)
+        case .part(let range):
+            headers["content-length"] = "\(range.count)"
+            headers["content-range"] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(file.size)"
+            return .streaming(try await blobs.get(Self.contentKey(file.id), range: range), status: 206, headers: headers)
+        case .unsatisfiable:
+            let body = Data(
+                #"{"error":{"code":"range_not_satisfiable","message":"the range starts past the end of the file's \#(file.size) bytes","details":{}}}"#.utf8)
+            return PluginResponse(
+                status: 416, headers: ["content-range": "bytes */\(file.size)", "content-type": "application/json; charset=utf-8"], body: body)
+        }
+    }
+}
