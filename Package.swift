@@ -86,6 +86,7 @@ let package = Package(
         ),
         .target(
             name: "QuikContracts",
+            dependencies: [.product(name: "QuikSDK", package: "SDK")],
             path: "Plugins/Contracts"
         ),
         .target(

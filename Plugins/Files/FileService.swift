@@ -66,6 +66,30 @@ final class FileService: Sendable {
         return found
     }
 
+    // MARK: Attachments
+
+    /// The files, in order, when `userId` may attach each to a message in `workspaceId`.
+    func attachable(_ query: AttachableQuery) async throws -> [FileSummary] {
+        var files: [FileSummary] = []
+        for id in query.fileIds {
+            guard let (file, _) = try await record(id), file.workspaceId == query.workspaceId, try await canRead(file, userId: query.userId) else {
+                throw PluginError(
+                    .validationFailed, "file \(id) is not one you may attach in this workspace", details: ["file_ids": "\(id) is not attachable"])
+            }
+            files.append(file)
+        }
+        return files
+    }
+
+    /// Records that these files are now in a message of a channel, so the channel's readers may read them.
+    func recordAttached(_ attached: AttachedFiles) async throws {
+        for id in attached.fileIds {
+            try await database.execute(
+                "INSERT IGNORE INTO file_messages (file_id, message_id, channel_id) VALUES (?, ?, ?)",
+                [.text(id), .text(attached.messageId), .text(attached.channelId)])
+        }
+    }
+
     // MARK: Upload
 
     /// Stores a file from `body` (a streamed body: raw bytes, or the `file` part of a form).

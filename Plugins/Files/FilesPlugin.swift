@@ -88,6 +88,46 @@ public final class FilesPlugin: QuikPlugin {
             context: context, database: database, blobs: try context.requireBlobs(), limits: limits, publicURL: publicURL,
             signingKey: SymmetricKey(data: Data(secret.utf8)))
         try registerRoutes(context, service)
+
+        try context.provideService("attachable") { call in
+            guard call.caller == "message" else { throw PluginError(.forbidden, "only the message plugin attaches files") }
+            let query = try JSONDecoder.quik.decode(AttachableQuery.self, from: call.payload)
+            return try JSONEncoder.quik.encode(AttachableReply(files: try await service.attachable(query)))
+        }
+        try context.provideService("attached") { call in
+            guard call.caller == "message" else { throw PluginError(.forbidden, "only the message plugin attaches files") }
+            try await service.recordAttached(try JSONDecoder.quik.decode(AttachedFiles.self, from: call.payload))
+            return try JSONEncoder.quik.encode(AttachableReply(files: []))
+        }
+        // The same from the event, should the call above have failed; and a deleted message no longer shares its files.
+        try context.subscribe("message.created") { event in
+            guard let posted = try? JSONDecoder.quik.decode(PostedMessage.self, from: event.payload), !posted.files.isEmpty else { return }
+            try? await service.recordAttached(AttachedFiles(messageId: posted.id, channelId: posted.channelId, fileIds: posted.files.map(\.id)))
+        }
+        try context.subscribe("message.deleted") { event in
+            guard let posted = try? JSONDecoder.quik.decode(PostedMessage.self, from: event.payload) else { return }
+            _ = try? await database.execute("DELETE FROM file_messages WHERE message_id = ?", [.text(posted.id)])
+        }
+    }
+
+    /// What the files plugin reads of a `message.*` event.
+    struct PostedMessage: Decodable {
+        struct Attached: Decodable {
+            var id: String
+        }
+
+        var id: String
+        var channelId: String
+        var files: [Attached] = []
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try container.decode(String.self, forKey: .id)
+            channelId = try container.decode(String.self, forKey: .channelId)
+            files = try container.decodeIfPresent([Attached].self, forKey: .files) ?? []
+        }
+
+        enum CodingKeys: String, CodingKey { case id, channelId, files }
     }
 
     private func registerRoutes(_ context: any PluginContext, _ service: FileService) throws {

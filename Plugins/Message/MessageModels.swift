@@ -1,4 +1,5 @@
 import Foundation
+import QuikContracts
 import QuikPluginKit
 import QuikSDK
 
@@ -19,13 +20,16 @@ struct Message: Codable, Sendable {
     var lastReplyAt: Date?
     var reactions: [Reaction]
     var mentions: [String]
+    /// The attached files, in the order given; `[]` when none.
+    var files: [FileSummary] = []
     var pinned: Bool
     var editedAt: Date?
     var createdAt: Date
 
     static let columns = "id, channel_id, author_id, text, thread_root_id, reply_count, last_reply_at, pinned, edited_at, created_at"
 
-    init(row: SQLRow, reactions: [Reaction], mentions: [String]) {
+    init(row: SQLRow, reactions: [Reaction], mentions: [String], files: [FileSummary] = []) {
+        self.files = files
         id = row["id"].string ?? ""
         channelId = row["channel_id"].string ?? ""
         authorId = row["author_id"].string ?? ""
@@ -41,7 +45,11 @@ struct Message: Codable, Sendable {
     }
 
     /// A message just posted: no replies, reactions, pin or edit yet.
-    init(id: String, channelId: String, authorId: String, text: String, threadRootId: String?, createdAt: Date, mentions: [String]) {
+    init(
+        id: String, channelId: String, authorId: String, text: String, threadRootId: String?, createdAt: Date, mentions: [String],
+        files: [FileSummary] = []
+    ) {
+        self.files = files
         self.id = id
         self.channelId = channelId
         self.authorId = authorId
@@ -57,7 +65,7 @@ struct Message: Codable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, channelId, authorId, text, threadRootId, replyCount, lastReplyAt, reactions, mentions, pinned, editedAt, createdAt
+        case id, channelId, authorId, text, threadRootId, replyCount, lastReplyAt, reactions, mentions, files, pinned, editedAt, createdAt
     }
 
     /// Writes every field, `null`s included, so clients see one fixed shape.
@@ -72,6 +80,7 @@ struct Message: Codable, Sendable {
         try container.encode(lastReplyAt, forKey: .lastReplyAt)
         try container.encode(reactions, forKey: .reactions)
         try container.encode(mentions, forKey: .mentions)
+        try container.encode(files, forKey: .files)
         try container.encode(pinned, forKey: .pinned)
         try container.encode(editedAt, forKey: .editedAt)
         try container.encode(createdAt, forKey: .createdAt)
@@ -83,7 +92,7 @@ struct Message: Codable, Sendable {
             "id": .string, "channel_id": .string, "author_id": .string, "text": .string,
             "thread_root_id": APISchema.string.orNull.described("The thread's root, for a reply"), "reply_count": .integer(minimum: 0),
             "last_reply_at": APISchema.dateTime.orNull, "reactions": .array(.decoding(Reaction.self)), "mentions": .array(.string),
-            "pinned": .boolean, "edited_at": APISchema.dateTime.orNull, "created_at": .dateTime,
+            "files": .array(FileSummary.schema), "pinned": .boolean, "edited_at": APISchema.dateTime.orNull, "created_at": .dateTime,
         ]
         return .object(properties, required: Array(properties.keys))
     }()
@@ -95,6 +104,11 @@ struct ReactionEvent: Codable, Sendable {
     var channelId: String
     var emoji: String
     var userId: String
+}
+
+/// The payload of `file.deleted`.
+struct DeletedFile: Codable, Sendable {
+    var fileId: String
 }
 
 /// What the `message.will_post` hook sees and may rewrite.
@@ -110,12 +124,14 @@ struct PostBody: Decodable {
     var text: String?
     var threadRootId: String?
     var clientMsgId: String?
+    var fileIds: [String]?
 
     static let schema = APISchema.object(
         [
             "channel_id": Schemas.id, "text": Schemas.text,
             "thread_root_id": Schemas.id.described("A message of the same channel that is not itself a reply"),
             "client_msg_id": APISchema.string(maxLength: 64, pattern: Checks.textPattern).described("Posting it again returns the first message, with 200"),
+            "file_ids": APISchema.array(Schemas.id, maxItems: 10).described("Up to 10 files the caller may read in the workspace; text may then be empty"),
         ], required: ["channel_id", "text"])
 }
 

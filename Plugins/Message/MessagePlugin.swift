@@ -10,11 +10,14 @@ public final class MessagePlugin: QuikPlugin {
     public init() {}
 
     public var manifest: PluginManifest {
-        PluginManifest(
+        var manifest = PluginManifest(
             name: "message", version: "1.0.0", mount: "messages", dependencies: ["channel"],
             capabilities: PluginCapabilities(database: true, publishes: ["message"], declaresHooks: ["message.will_post"]),
             summary: "Messages, replies, reactions, mentions and pins",
             permissions: [PermissionSpec("messages.delete_any", summary: "Delete anyone's messages", grantedTo: ["workspace.admin"])])
+        // Attachments, when the deployment runs the files plugin.
+        manifest.optionalDependencies = ["files"]
+        return manifest
     }
 
     public var migrations: [Migration] {
@@ -63,6 +66,19 @@ public final class MessagePlugin: QuikPlugin {
             // so 🎉 and 👍 were one reaction; emoji compare as bytes.
             Migration(version: 2, name: "reactions_emoji_binary", statements: [
                 "ALTER TABLE reactions MODIFY emoji VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL"
+            ]),
+            // The file objects as they were when attached, so reading a message needs no call to the files plugin.
+            Migration(version: 3, name: "message_files", statements: [
+                """
+                CREATE TABLE message_files (
+                  message_id VARCHAR(32) NOT NULL,
+                  position INT NOT NULL,
+                  file_id VARCHAR(32) NOT NULL,
+                  file_json TEXT NOT NULL,
+                  PRIMARY KEY (message_id, position),
+                  KEY by_file (file_id)
+                )
+                """
             ]),
         ]
     }
@@ -139,6 +155,14 @@ public final class MessagePlugin: QuikPlugin {
         try context.subscribe("channel.updated") { event in
             guard let change = try? JSONDecoder.quik.decode(ChannelMemberEvent.self, from: event.payload) else { return }
             access.drop(channel: change.channelId, user: nil)
+        }
+        try context.subscribe("file.deleted") { event in
+            guard let deleted = try? JSONDecoder.quik.decode(DeletedFile.self, from: event.payload) else { return }
+            do {
+                try await store.dropFile(deleted.fileId)
+            } catch {
+                context.logger.error("a deleted file is still shown in messages", metadata: ["file_id": "\(deleted.fileId)", "error": "\(error)"])
+            }
         }
     }
 }

@@ -57,7 +57,7 @@ package final class PluginManager: Service, Sendable {
             loaded[entry.name]?.settings = try SettingsResolver.resolve(entry: entry, schema: plugin.manifest.settings)
         }
         let enabled = Set(configuration.enabledPlugins.map(\.name))
-        for name in DependencyOrder.sort(loaded.mapValues(\.manifest.dependencies), fallback: configuration.enabledPlugins.map(\.name)) {
+        for name in DependencyOrder.sort(loaded.mapValues { $0.manifest.dependencies + $0.manifest.optionalDependencies }, fallback: configuration.enabledPlugins.map(\.name)) {
             guard let plugin = loaded[name] else { continue }
             if let reason = blockingReason(for: plugin.manifest, enabled: enabled) {
                 block(name, reason, manifest: plugin.manifest)

@@ -21,7 +21,7 @@ extension HostRuntime {
     }
 
     package func callService(plugin target: String, service: String, payload: Data, from caller: PluginInstance) async throws -> Data {
-        guard caller.manifest.dependencies.contains(target) else {
+        guard caller.manifest.dependencies.contains(target) || caller.manifest.optionalDependencies.contains(target) else {
             throw PluginError(.forbidden, "plugin '\(caller.name)' must list '\(target)' in its dependencies to call its services")
         }
         return try await callService(plugin: target, service: service, payload: payload, caller: caller.name)

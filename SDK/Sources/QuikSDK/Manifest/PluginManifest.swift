@@ -16,6 +16,9 @@ public struct PluginManifest: Sendable, Codable, Equatable {
     public var summary: String
     /// The permissions the plugin checks, and the built-in roles that hold them. Since SDK 1.3.
     public var permissions: [PermissionSpec] = []
+    /// Plugins whose services this one calls when the deployment runs them: they are set
+    /// up first when present, and this plugin starts without them. Since SDK 1.4.
+    public var optionalDependencies: [String] = []
 
     /// Creates a manifest; only `name` and `version` are required.
     public init(
@@ -54,7 +57,7 @@ public struct PluginManifest: Sendable, Codable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case name, version, mount, dependencies, capabilities, settings, summary, permissions
+        case name, version, mount, dependencies, capabilities, settings, summary, permissions, optionalDependencies
     }
 
     /// Decodes a manifest; `permissions` may be absent (manifests older than SDK 1.3).
@@ -69,6 +72,7 @@ public struct PluginManifest: Sendable, Codable, Equatable {
             settings: try container.decode([SettingSpec].self, forKey: .settings),
             summary: try container.decode(String.self, forKey: .summary))
         permissions = try container.decodeIfPresent([PermissionSpec].self, forKey: .permissions) ?? []
+        optionalDependencies = try container.decodeIfPresent([String].self, forKey: .optionalDependencies) ?? []
     }
 }
 

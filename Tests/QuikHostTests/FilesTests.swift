@@ -1,0 +1,145 @@
+import Crypto
+import Foundation
+import QuikSDK
+import Testing
+@testable import QuikRuntime
+@testable import QuikStorage
+
+/// Files end to end: upload, attach to a message, read as a channel member, signed links,
+/// limits and bad input, with the local store and with S3 (moto_server).
+@Suite("Files")
+struct FilesTests {
+    /// A 1×1 PNG.
+    static let png = Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")!
+
+    static func sha256(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
+
+    /// A `multipart/form-data` body with a text part and the `file` part.
+    static func form(_ data: Data, filename: String, type: String, boundary: String = "qb\(UUID().uuidString.prefix(8))") -> (Data, String) {
+        var body = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n".utf8)
+        body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"\r\nContent-Type: \(type)\r\n\r\n".utf8))
+        body.append(data)
+        body.append(Data("\r\n--\(boundary)--\r\n".utf8))
+        return (body, "multipart/form-data; boundary=\(boundary)")
+    }
+
+    /// The host with the files plugin (small limits for the tests) on `store`.
+    static func with(store: String, _ body: (IdentityHost) async throws -> Void) async throws {
+        let bucket: S3Configuration? = store == "s3" ? try await MotoServer.store().configuration : nil
+        try await IdentityHost.with(IdentityHost.messaging + ["files"], configure: { configuration in
+            if let index = configuration.plugins.firstIndex(where: { $0.name == "files" }) {
+                configuration.plugins[index].settings = [
+                    "max_file_bytes": .int(2 << 20), "workspace_quota_bytes": .int(3 << 20), "signed_url_ttl_s": .int(2),
+                ]
+            }
+            if let bucket { configuration.storage.backend = .s3(bucket) }
+        }, body)
+    }
+
+    @Test("a photo uploaded as a form, posted in a channel: members read it (whole, by range, by ETag), a stranger gets 404, a signed link works without a token until it expires", arguments: ["local", "s3"])
+    func endToEnd(store: String) async throws {
+        try await Self.with(store: store) { chat in
+            let ada = try await chat.register("Ada")
+            let bob = try await chat.register("Bob")
+            let sam = try await chat.register("Sam")
+            let workspace = try await chat.workspace(owner: ada, members: [bob, sam])
+            let general = try await chat.channel(workspace, "general", kind: "private", by: ada, adding: [bob])
+            let (body, type) = Self.form(Self.png, filename: "dot.png", type: "image/png")
+            let uploaded = try chat.json(
+                try await chat.client.send("POST", "/api/v1/files?workspace_id=\(workspace)", body: body, token: ada.access, headers: ["Content-Type": type]),
+                201, "upload")
+            let id = try #require(uploaded["id"] as? String)
+            #expect(uploaded["name"] as? String == "dot.png")
+            #expect(uploaded["mime"] as? String == "image/png")
+            #expect(uploaded["size"] as? Int == Self.png.count)
+            #expect(uploaded["sha256"] as? String == Self.sha256(Self.png))
+            #expect(try await chat.client.get("/api/v1/files/\(id)", token: bob.access).status == 404, "not yet shared with Bob")
+
+            let bobSocket = try await chat.socket(bob)
+            let posted = try chat.json(
+                try await chat.client.post(
+                    "/api/v1/messages", json: #"{"channel_id":"\#(general)","text":"","file_ids":["\#(id)"]}"#, token: ada.access),
+                201, "post with a file")
+            #expect((posted["files"] as? [[String: Any]])?.first?["id"] as? String == id)
+            let event = try await bobSocket.waitForEvent("message.created") { $0["id"] as? String == posted["id"] as? String }
+            #expect((event["files"] as? [[String: Any]])?.first?["sha256"] as? String == Self.sha256(Self.png))
+
+            let content = try await chat.client.get("/api/v1/files/\(id)/content", token: bob.access)
+            #expect(content.status == 200)
+            #expect(content.body == Self.png)
+            #expect(content.headers["content-type"] == "image/png")
+            #expect(content.headers["x-content-type-options"] == "nosniff")
+            #expect(content.headers["content-disposition"]?.hasPrefix("inline;") == true)
+            let etag = try #require(content.headers["etag"])
+            #expect(try await chat.client.get("/api/v1/files/\(id)/content", token: bob.access, headers: ["If-None-Match": etag]).status == 304)
+            let part = try await chat.client.get("/api/v1/files/\(id)/content", token: bob.access, headers: ["Range": "bytes=1-3"])
+            #expect(part.status == 206)
+            #expect(part.body == Self.png.subdata(in: 1..<4))
+            #expect(part.headers["content-range"] == "bytes 1-3/\(Self.png.count)")
+            let past = try await chat.client.get("/api/v1/files/\(id)/content", token: bob.access, headers: ["Range": "bytes=9999-"])
+            #expect(past.status == 416)
+            #expect(past.headers["content-range"] == "bytes */\(Self.png.count)")
+            #expect(try await chat.client.get("/api/v1/files/\(id)/content", token: bob.access, headers: ["Range": "bytes=0-1,3-4"]).status == 200)
+
+            // Sam is in the workspace but not the private channel.
+            #expect(try await chat.client.get("/api/v1/files/\(id)", token: sam.access).status == 404)
+            #expect(try await chat.client.get("/api/v1/files/\(id)/content", token: sam.access).status == 404)
+
+            let link = try chat.json(try await chat.client.get("/api/v1/files/\(id)/url", token: bob.access), 200, "signed link")
+            let url = try #require(link["url"] as? String)
+            let path = try #require(url.range(of: "/api/v1/").map { String(url[$0.lowerBound...]) })
+            #expect(try await chat.client.get(path).body == Self.png, "no token needed")
+            #expect(try await chat.client.get(path.replacingOccurrences(of: "sig=", with: "sig=x")).status == 403)
+            #expect(try await chat.client.get(path.replacingOccurrences(of: "/content?", with: "/thumbnail?")).status == 403)
+            try await Task.sleep(for: .milliseconds(2100))
+            #expect(try await chat.client.get(path).status == 403, "expired")
+
+            // Deleting frees the bytes, and the message drops the file.
+            #expect(try await chat.client.send("DELETE", "/api/v1/files/\(id)", token: bob.access).status == 403)
+            #expect(try await chat.client.send("DELETE", "/api/v1/files/\(id)", token: ada.access).status == 204)
+            try await bobSocket.waitForEvent("message.updated") { ($0["files"] as? [Any])?.isEmpty == true }
+            #expect(try await chat.client.get("/api/v1/files/\(id)", token: ada.access).status == 404)
+            #expect(try await chat.client.get(path).status == 404)
+            let usage = try chat.json(try await chat.client.get("/api/v1/files/usage?workspace_id=\(workspace)", token: bob.access), 200, "usage")
+            #expect(usage["used_bytes"] as? Int == 0)
+        }
+    }
+
+    @Test("bad uploads: past the file limit 413, past the quota 409, empty 422, no name 422, a non-member 404; names are cleaned; HTML posing as PNG is never served inline", arguments: ["local", "s3"])
+    func badUploads(store: String) async throws {
+        try await Self.with(store: store) { chat in
+            let ada = try await chat.register("Ada")
+            let sam = try await chat.register("Sam")
+            let workspace = try await chat.workspace(owner: ada, members: [])
+            func upload(_ data: Data, name: String?, type: String = "application/octet-stream", as account: IdentityHost.Account? = nil) async throws -> TestClient.Reply {
+                let query = name.map { "&name=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)" } ?? ""
+                return try await chat.client.send(
+                    "POST", "/api/v1/files?workspace_id=\(workspace)\(query)", body: data, token: (account ?? ada).access, headers: ["Content-Type": type])
+            }
+            let big = try await upload(Data(count: (2 << 20) + 1), name: "big.bin")
+            #expect(big.status == 413)
+            #expect((try big.json()["error"] as? [String: Any]).flatMap { $0["details"] as? [String: Any] }?["max_bytes"] as? String == "\(2 << 20)")
+            #expect(try await upload(Data(count: 1 << 20), name: "one.bin").status == 201)
+            #expect(try await upload(Data(count: 1 << 20), name: "two.bin").status == 201)
+            let over = try await upload(Data(count: (1 << 20) + 10), name: "three.bin")
+            #expect(over.status == 409)
+            #expect((try over.json()["error"] as? [String: Any]).flatMap { $0["details"] as? [String: Any] }?["reason"] as? String == "quota_exceeded")
+            #expect(try await upload(Data(), name: "empty.txt").status == 422)
+            #expect(try await upload(Data("x".utf8), name: nil).status == 422)
+            #expect(try await upload(Data("x".utf8), name: "x.txt", as: sam).status == 404)
+            let usage = try chat.json(try await chat.client.get("/api/v1/files/usage?workspace_id=\(workspace)", token: ada.access), 200, "usage")
+            #expect(usage["used_bytes"] as? Int == 2 << 20, "refused uploads hold no bytes")
+            #expect(usage["quota_bytes"] as? Int == 3 << 20)
+
+            let tricky = try chat.json(try await upload(Data("hi".utf8), name: "../etc/pass\u{0}wd.txt", type: "text/plain"), 201, "tricky name")
+            #expect(tricky["name"] as? String == ".._etc_pass_wd.txt")
+
+            let html = Data("<html><script>alert(1)</script></html>".utf8)
+            let fake = try chat.json(try await upload(html, name: "cat.png", type: "image/png"), 201, "HTML named .png")
+            let served = try await chat.client.get("/api/v1/files/\(try #require(fake["id"] as? String))/content", token: ada.access)
+            #expect(served.headers["content-disposition"]?.hasPrefix("attachment;") == true)
+            #expect(served.headers["x-content-type-options"] == "nosniff")
+            #expect(served.headers["content-security-policy"]?.contains("sandbox") == true)
+        }
+    }
+}
