@@ -134,34 +134,45 @@ final class FileService: Sendable {
             guard info.size > 0 else {
                 throw PluginError(.validationFailed, "the file is empty", details: ["file": "is empty"])
             }
-            let mime = FileName.mime(declared: declared, name: cleanName)
-            let inline = FileName.inlineType(declared: mime, head: counter.head)
-            let now = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
-            let quota = limits.workspaceQuota
-            try await database.transaction(retryOnDeadlock: true) { transaction in
-                try await transaction.execute("INSERT IGNORE INTO usage_totals (workspace_id, used_bytes) VALUES (?, 0)", [.text(workspaceId)])
-                let current = try await transaction.query(
-                    "SELECT used_bytes FROM usage_totals WHERE workspace_id = ? FOR UPDATE", [.text(workspaceId)]
-                ).first?["used_bytes"].int ?? 0
-                if let quota, current + info.size > quota { throw self.quotaExceeded(quota: quota, used: current) }
-                try await transaction.execute(
-                    """
-                    INSERT INTO files (id, workspace_id, uploader_id, name, mime, size, sha256, inline_type, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [
-                        .text(id), .text(workspaceId), .text(principal.userId), .text(cleanName), .text(mime), .int(info.size),
-                        .text(info.sha256 ?? ""), inline.map(SQLValue.text) ?? .null, .date(now),
-                    ])
-                try await transaction.execute(
-                    "UPDATE usage_totals SET used_bytes = used_bytes + ? WHERE workspace_id = ?", [.int(info.size), .text(workspaceId)])
-            }
+            try await record(
+                id: id, workspaceId: workspaceId, uploaderId: principal.userId, name: cleanName, mime: FileName.mime(declared: declared, name: cleanName),
+                info: info, head: counter.head)
         } catch {
             try? await blobs.delete(Self.contentKey(id))
             throw error
         }
         guard let stored = try await record(id) else { throw PluginError(.internalError, "the file vanished") }
         return stored.0
+    }
+
+    /// Records stored bytes as a file, within the workspace's quota (its usage row locked),
+    /// running `also` in the same transaction.
+    func record(
+        id: String, workspaceId: String, uploaderId: String, name: String, mime: String, info: BlobInfo, head: Data,
+        also: @escaping @Sendable (any SQLTransaction) async throws -> Void = { _ in }
+    ) async throws {
+        let inline = FileName.inlineType(declared: mime, head: head)
+        let now = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+        let quota = limits.workspaceQuota
+        try await database.transaction(retryOnDeadlock: true) { transaction in
+            try await transaction.execute("INSERT IGNORE INTO usage_totals (workspace_id, used_bytes) VALUES (?, 0)", [.text(workspaceId)])
+            let current = try await transaction.query(
+                "SELECT used_bytes FROM usage_totals WHERE workspace_id = ? FOR UPDATE", [.text(workspaceId)]
+            ).first?["used_bytes"].int ?? 0
+            if let quota, current + info.size > quota { throw self.quotaExceeded(quota: quota, used: current) }
+            try await transaction.execute(
+                """
+                INSERT INTO files (id, workspace_id, uploader_id, name, mime, size, sha256, inline_type, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    .text(id), .text(workspaceId), .text(uploaderId), .text(name), .text(mime), .int(info.size),
+                    .text(info.sha256 ?? ""), inline.map(SQLValue.text) ?? .null, .date(now),
+                ])
+            try await transaction.execute(
+                "UPDATE usage_totals SET used_bytes = used_bytes + ? WHERE workspace_id = ?", [.int(info.size), .text(workspaceId)])
+            try await also(transaction)
+        }
     }
 
     func quotaExceeded(quota: Int64, used: Int64) -> PluginError {

@@ -66,7 +66,24 @@ public final class FilesPlugin: QuikPlugin {
                   secret CHAR(64) NOT NULL
                 )
                 """,
-            ])
+            ]),
+            Migration(version: 2, name: "resumable_uploads", statements: [
+                """
+                CREATE TABLE uploads (
+                  id VARCHAR(32) NOT NULL PRIMARY KEY,
+                  workspace_id VARCHAR(32) NOT NULL,
+                  uploader_id VARCHAR(32) NOT NULL,
+                  name VARCHAR(255) NOT NULL,
+                  mime VARCHAR(127) NOT NULL,
+                  length BIGINT NOT NULL,
+                  received BIGINT NOT NULL,
+                  parts INT NOT NULL,
+                  created_at DATETIME(3) NOT NULL,
+                  expires_at DATETIME(3) NOT NULL,
+                  KEY by_expiry (expires_at)
+                )
+                """
+            ]),
         ]
     }
 
@@ -88,6 +105,7 @@ public final class FilesPlugin: QuikPlugin {
             context: context, database: database, blobs: try context.requireBlobs(), limits: limits, publicURL: publicURL,
             signingKey: SymmetricKey(data: Data(secret.utf8)))
         try registerRoutes(context, service)
+        try registerUploads(context, service, expiry: TimeInterval(max(1, settings["upload_expiry_s"]?.intValue ?? 86400)))
 
         try context.provideService("attachable") { call in
             guard call.caller == "message" else { throw PluginError(.forbidden, "only the message plugin attaches files") }
@@ -107,6 +125,53 @@ public final class FilesPlugin: QuikPlugin {
         try context.subscribe("message.deleted") { event in
             guard let posted = try? JSONDecoder.quik.decode(PostedMessage.self, from: event.payload) else { return }
             _ = try? await database.execute("DELETE FROM file_messages WHERE message_id = ?", [.text(posted.id)])
+        }
+    }
+
+    private func registerUploads(_ context: any PluginContext, _ service: FileService, expiry: TimeInterval) throws {
+        let tusHeaders: [APIParameter] = [.header("Tus-Resumable", .string(values: [Tus.version]), required: true)]
+        let options = RouteOptions(requiresAuthentication: false, summary: "tus: what this server supports").documented(status: 204)
+        try context.addRoute(.options, "/uploads", options: options) { request in
+            await Tus.answer(request) {
+                PluginResponse(
+                    status: 204,
+                    headers: ["tus-version": Tus.version, "tus-extension": Tus.extensions, "tus-max-size": "\(service.limits.maxFileBytes)"])
+            }
+        }
+        let create = RouteOptions(summary: "tus: start a resumable upload (Upload-Length, Upload-Metadata filename, filetype, workspace_id)")
+            .documented(
+                query: tusHeaders + [.header("Upload-Length", .string(pattern: "^[0-9]{1,19}$"), required: true), .header("Upload-Metadata", .string, required: true)],
+                status: 201)
+        try context.addRoute(.post, "/uploads", options: create) { request in
+            await Tus.answer(request) { try await service.createUpload(request, principal: try request.requirePrincipal(), expiry: expiry) }
+        }
+        try context.addRoute(.head, "/uploads/{id}", options: RouteOptions(summary: "tus: the upload's offset").documented(query: tusHeaders)) { request in
+            await Tus.answer(request) {
+                PluginResponse(status: 200, headers: try await service.upload(try request.parameter("id"), principal: try request.requirePrincipal()).headers)
+            }
+        }
+        var patch = RouteOptions(summary: "tus: append a chunk at Upload-Offset")
+            .documented(query: tusHeaders + [.header("Upload-Offset", .string(pattern: "^[0-9]{1,19}$"), required: true)], status: 204)
+            .streamingBody(maxBytes: service.limits.maxFileBytes)
+        patch.requestContentType = "application/offset+octet-stream"
+        try context.addRoute(.patch, "/uploads/{id}", options: patch) { request in
+            await Tus.answer(request) { try await service.patchUpload(try request.parameter("id"), request: request, principal: try request.requirePrincipal()) }
+        }
+        try context.addRoute(.delete, "/uploads/{id}", options: RouteOptions(summary: "tus: abandon an upload").documented(query: tusHeaders, status: 204)) { request in
+            await Tus.answer(request) {
+                try await service.deleteUpload(try request.parameter("id"), principal: try request.requirePrincipal())
+                return .noContent
+            }
+        }
+        try context.run("expired upload sweeper") {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(min(60, max(1, expiry / 10))))
+                do {
+                    try await service.sweepExpiredUploads()
+                } catch {
+                    context.logger.warning("expired uploads not swept", metadata: ["error": "\(error)"])
+                }
+            }
         }
     }
 

@@ -18,6 +18,10 @@ public struct RouteMethod: RawRepresentable, Sendable, Hashable, Codable, Custom
     public static var patch: RouteMethod { RouteMethod(rawValue: "PATCH") }
     /// `DELETE`.
     public static var delete: RouteMethod { RouteMethod(rawValue: "DELETE") }
+    /// `HEAD`. Since SDK 1.4.
+    public static var head: RouteMethod { RouteMethod(rawValue: "HEAD") }
+    /// `OPTIONS`. Since SDK 1.4.
+    public static var options: RouteMethod { RouteMethod(rawValue: "OPTIONS") }
 
     /// The method name.
     public var description: String { rawValue }
