@@ -48,6 +48,8 @@ struct TestHost {
             logger.logLevel = ProcessInfo.processInfo.environment["QUIK_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
         }
         logger[metadataKey: "host"] = .string(configuration.database.schemaPrefix)
+        var configuration = configuration
+        if configuration.metricsToken == nil { configuration.metricsToken = SecretText(PluginTestHost.metricsToken) }
         let host = try QuikHost(configuration: configuration, authenticator: authenticator, logger: logger)
         let (port, task) = try await host.runUntilListening()
         return (TestHost(host: host, port: port, client: TestClient(port: port)), task)
@@ -79,6 +81,11 @@ struct TestHost {
         }
         await running.host.shutdown()
         try await task.value
+    }
+
+    /// `GET /metrics` with the metrics token every test host is given.
+    func metrics() async throws -> TestClient.Reply {
+        try await client.get("/metrics", token: PluginTestHost.metricsToken)
     }
 
     /// The status of one plugin in `/health`.
