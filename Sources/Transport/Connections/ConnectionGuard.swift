@@ -53,6 +53,9 @@ package final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandl
     private var timerDeadline: NIODeadline?
     private var lingeringPlace = false
     private var finished = false
+    /// Once cut: nothing partial is with the decoder, so the handlers behind may be told the input ended.
+    private var cutQuietly = false
+    private var endOfInputSignalled = false
 
     package init(gate: ConnectionGate, refusing: Bool = false) {
         self.gate = gate
@@ -88,6 +91,12 @@ package final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandl
     package func channelInactive(context: ChannelHandlerContext) {
         cancelTimer()
         releaseLingeringPlace()
+        // A close with no request under way (the client gone mid-head, a linger ended by a
+        // reset) reaches the handlers behind as an end of input first, so that they finish
+        // cleanly instead of failing on removal, which Hummingbird logs as an error.
+        let nothingPartial =
+            mode == .guarding ? requests.phase == .awaitingHead || requests.phase == .head : mode == .closing && cutQuietly
+        if nothingPartial { signalEndOfInput(context: context) }
         context.fireChannelInactive()
     }
 
@@ -158,6 +167,7 @@ package final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandl
             finish(context: context)
             return
         }
+        if let event = event as? ChannelEvent, event == .inputClosed { endOfInputSignalled = true }
         context.fireUserInboundEventTriggered(event)
         if event is ChannelShouldQuiesceEvent, mode == .guarding, !responseUnderWay,
             requests.phase == .awaitingHead || requests.phase == .head
@@ -309,6 +319,7 @@ package final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandl
     /// has gone or the linger is over, discarding what it still sends.
     private func answerAndClose(context: ChannelHandlerContext, with response: RawErrorResponse, requestID: String?) {
         mode = .closing
+        cutQuietly = true
         cancelTimer()
         held = nil
         let bytes = response.bytes(requestID: requestID, allocator: context.channel.allocator)
@@ -327,28 +338,29 @@ package final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandl
         }
     }
 
-    /// Closes at once. `quietly`: no request bytes are with the decoder, so it is told the
-    /// input ended (and lets go without an error) before the close.
+    /// Closes at once. `quietly`: no request bytes are with the decoder, so the handlers
+    /// behind are told the input ended (and let go without an error) before the close.
     private func closeNow(context: ChannelHandlerContext, quietly: Bool) {
         mode = .closing
+        cutQuietly = quietly
         cancelTimer()
         held = nil
-        if quietly {
-            finish(context: context)
-        } else {
-            finished = true
-            context.close(promise: nil)
-        }
+        finish(context: context)
     }
 
     private func finish(context: ChannelHandlerContext) {
         guard !finished else { return }
         finished = true
         releaseLingeringPlace()
-        // Handlers behind see a clean end of input (nothing partial is with them) rather
-        // than an abrupt removal, which Hummingbird would log as an error.
-        context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        signalEndOfInput(context: context)
         context.close(promise: nil)
+    }
+
+    /// Tells the handlers behind that no more input comes, once, if nothing partial is with them.
+    private func signalEndOfInput(context: ChannelHandlerContext) {
+        guard cutQuietly || mode != .closing, !endOfInputSignalled else { return }
+        endOfInputSignalled = true
+        context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
     }
 
     private func releaseLingeringPlace() {

@@ -31,6 +31,8 @@ struct TestHost {
         configuration.database.schemaPrefix = TestDatabase.uniquePrefix()
         // Tests call faster than any person; the rate-limit tests turn limits back on.
         configuration.rateLimits.enabled = false
+        // `metrics()` reads /metrics with it; a tweak may take it away.
+        configuration.metricsToken = SecretText(PluginTestHost.metricsToken)
         tweak(&configuration)
         return try await start(configuration: configuration)
     }
@@ -48,8 +50,6 @@ struct TestHost {
             logger.logLevel = ProcessInfo.processInfo.environment["QUIK_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
         }
         logger[metadataKey: "host"] = .string(configuration.database.schemaPrefix)
-        var configuration = configuration
-        if configuration.metricsToken == nil { configuration.metricsToken = SecretText(PluginTestHost.metricsToken) }
         let host = try QuikHost(configuration: configuration, authenticator: authenticator, logger: logger)
         let (port, task) = try await host.runUntilListening()
         return (TestHost(host: host, port: port, client: TestClient(port: port)), task)
@@ -83,7 +83,7 @@ struct TestHost {
         try await task.value
     }
 
-    /// `GET /metrics` with the metrics token every test host is given.
+    /// `GET /metrics` with the metrics token every test host started from YAML is given.
     func metrics() async throws -> TestClient.Reply {
         try await client.get("/metrics", token: PluginTestHost.metricsToken)
     }
