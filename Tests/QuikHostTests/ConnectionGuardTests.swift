@@ -179,6 +179,32 @@ struct ConnectionGuardTests {
         }
     }
 
+    @Test("pipelined requests, a chunked body and keep-alive pass the guard in order, byte by byte or all at once")
+    func pipelining() async throws {
+        try await TestHost.with(yaml: Self.yaml) { host in
+            let requests =
+                "GET /health HTTP/1.1\r\nHost: x\r\nX-Request-Id: p-1\r\n\r\n"
+                + "POST /api/v1/echo/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nX-Request-Id: p-2\r\n\r\n"
+                + "4\r\n{\"a\"\r\n5;ext=1\r\n:\"b\"}\r\n0\r\n\r\n"
+                + "POST /api/v1/echo/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nX-Request-Id: p-3\r\n\r\n{}"
+                + "GET /health HTTP/1.1\r\nHost: x\r\nX-Request-Id: p-4\r\n\r\n"
+            for whole in [true, false] {
+                let socket = try TrickleSocket(port: host.port)
+                if whole {
+                    await socket.write(requests)
+                } else {
+                    for byte in requests.utf8 { await socket.write([byte]) }
+                }
+                var answers: [RawHTTPResponse] = []
+                for _ in 0..<4 { answers.append(try await socket.response()) }
+                #expect(answers.map(\.status) == [200, 200, 200, 200])
+                #expect(answers.map { $0.headers["x-request-id"] ?? "" } == ["p-1", "p-2", "p-3", "p-4"])
+                #expect(String(decoding: answers[1].body, as: UTF8.self) == #"{"a":"b"}"#)
+                #expect(try await socket.get("/health").status == 200, "still open for more")
+            }
+        }
+    }
+
     @Test("cut and refused connections leave no error in the logs; the cap in force is logged once at start")
     func quietLogs() async throws {
         var configuration = try PluginsFile.parse(Self.yaml, file: "t")
