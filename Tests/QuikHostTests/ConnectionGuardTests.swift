@@ -205,6 +205,24 @@ struct ConnectionGuardTests {
         }
     }
 
+    @Test("shutdown closes connections with no request under way at once instead of waiting for their timeouts")
+    func shutdownSkipsIdleConnections() async throws {
+        let (host, task) = try await TestHost.start(yaml: Self.yaml)
+        let partial = try TrickleSocket(port: host.port)
+        await partial.write("GET /health HTTP/1.1\r\nHost: x\r\n")
+        let idle = try TrickleSocket(port: host.port)
+        #expect(try await idle.get("/health").status == 200)
+        let mute = try TrickleSocket(port: host.port)
+        try await Task.sleep(for: .milliseconds(100))
+        let started = ContinuousClock.now
+        await host.host.shutdown()
+        try await task.value
+        // Head timeout 10 s, idle 60 s: only the shutdown closes them this soon.
+        #expect(ContinuousClock.now - started < .seconds(5))
+        for socket in [partial, idle, mute] { await socket.read(for: .seconds(1)) }
+        #expect([partial, idle, mute].allSatisfy { $0.closed })
+    }
+
     @Test("cut and refused connections leave no error in the logs; the cap in force is logged once at start")
     func quietLogs() async throws {
         var configuration = try PluginsFile.parse(Self.yaml, file: "t")

@@ -169,11 +169,14 @@ package final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandl
         }
         if let event = event as? ChannelEvent, event == .inputClosed { endOfInputSignalled = true }
         context.fireUserInboundEventTriggered(event)
-        if event is ChannelShouldQuiesceEvent, mode == .guarding, !responseUnderWay,
-            requests.phase == .awaitingHead || requests.phase == .head
-        {
-            // Shutting down: a connection with no request under way is closed now, not at its timeout.
+        guard event is ChannelShouldQuiesceEvent else { return }
+        // Shutting down: a connection with no request under way is closed now, not at its
+        // timeout. Before its first head Hummingbird waits on it in a way cancellation does
+        // not end, and a group that cannot cancel in time stops the process.
+        if mode == .guarding, !responseUnderWay, requests.phase == .awaitingHead || requests.phase == .head {
             closeNow(context: context, quietly: true)
+        } else if mode == .closing {
+            finish(context: context)
         }
     }
 
