@@ -16,7 +16,7 @@ import Glibc
 
 /// `quikapp-bench`: the host's figures, each as a ratio to a baseline measured in the same run.
 ///
-///     swift build -c release && .build/release/quikapp-bench [--plugins 50] [--seconds 5] [--events 100000]
+///     swift build -c release && .build/release/quikapp-bench [--plugins 50] [--seconds 5] [--events 100000] [--slowloris 5000] [--only slowloris]
 @main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,6 +34,14 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Events published for the event-bus figures.")
     var events = 100_000
 
+    @Option(help: "Slowloris connections held for the slow-client figures.")
+    var slowloris = 5000
+
+    @Option(help: "Run only these sections (repeatable): load, routes, bus, auth, argon2, database, slowloris.")
+    var only: [String] = []
+
+    func runs(_ section: String) -> Bool { only.isEmpty || only.contains(section) }
+
     func run() async throws {
         let options = self
         let build = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
@@ -46,19 +54,28 @@ struct Bench: AsyncParsableCommand {
         let server = try await DatabaseBenchmark.startServer(directory: databaseDirectory)
         Self.socket = server.socket
         defer { try? FileManager.default.removeItem(atPath: databaseDirectory) }
-        try await Self.loadTime(build: build, workspace: workspace, count: options.plugins)
-        try await Self.routeThroughput(build: build, workspace: workspace, seconds: options.seconds, concurrency: options.concurrency)
-        for subscribers in [1, 10] {
-            try await Self.busThroughput(build: build, workspace: workspace, subscribers: subscribers, events: options.events)
+        if runs("load") { try await Self.loadTime(build: build, workspace: workspace, count: options.plugins) }
+        if runs("routes") {
+            try await Self.routeThroughput(build: build, workspace: workspace, seconds: options.seconds, concurrency: options.concurrency)
         }
-        try await Self.authThroughput(build: build, workspace: workspace, seconds: options.seconds, concurrency: options.concurrency)
-        Self.argon2Time()
-        let database = try await DatabaseBenchmark.run(socket: Self.socket, seconds: options.seconds, poolSize: 4)
-        print(String(
-            format: "primary-key SELECT: raw connection %.0f/s; pool, 1 caller %.0f/s (ratio %.2f); pool of %d, 16 callers %.0f/s (ratio %.2f)",
-            database.rawPerSecond, database.pooledOneCaller, database.pooledOneCaller / database.rawPerSecond, database.poolSize,
-            database.pooledSixteenCallers, database.pooledSixteenCallers / database.rawPerSecond))
-        print(String(format: "lease wait with 16 callers on %d connections: p50 %.3f ms, p99 %.3f ms", database.poolSize, database.leaseP50Ms, database.leaseP99Ms))
+        if runs("bus") {
+            for subscribers in [1, 10] {
+                try await Self.busThroughput(build: build, workspace: workspace, subscribers: subscribers, events: options.events)
+            }
+        }
+        if runs("auth") {
+            try await Self.authThroughput(build: build, workspace: workspace, seconds: options.seconds, concurrency: options.concurrency)
+        }
+        if runs("argon2") { Self.argon2Time() }
+        if runs("database") {
+            let database = try await DatabaseBenchmark.run(socket: Self.socket, seconds: options.seconds, poolSize: 4)
+            print(String(
+                format: "primary-key SELECT: raw connection %.0f/s; pool, 1 caller %.0f/s (ratio %.2f); pool of %d, 16 callers %.0f/s (ratio %.2f)",
+                database.rawPerSecond, database.pooledOneCaller, database.pooledOneCaller / database.rawPerSecond, database.poolSize,
+                database.pooledSixteenCallers, database.pooledSixteenCallers / database.rawPerSecond))
+            print(String(format: "lease wait with 16 callers on %d connections: p50 %.3f ms, p99 %.3f ms", database.poolSize, database.leaseP50Ms, database.leaseP99Ms))
+        }
+        if runs("slowloris") { try await Self.slowloris(workspace: workspace, seconds: options.seconds, connections: options.slowloris) }
         await server.stop()
     }
 
