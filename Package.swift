@@ -206,6 +206,7 @@ let package = Package(
             name: "QuikBench",
             dependencies: [
                 "QuikHost",
+                "QuikTransport",
                 "QuikBenchKit",
                 "QuikRuntime",
                 "QuikMariaDB",

@@ -130,6 +130,11 @@ package final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandl
                 // A later request's head is timed from its first byte; the first one's from accept.
                 headDeadline = now + settings.headTimeout
             }
+            if case .head(let head) = event {
+                // Noted before the head goes on: its answer may be written while it is passed on.
+                fresh = false
+                awaitingAnswers.append(head.isHEAD)
+            }
             if before == .awaitingHead || before == .head {
                 switch event {
                 case .headTooLarge:
@@ -148,10 +153,10 @@ package final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandl
             } else {
                 context.fireChannelRead(wrapInboundOut(part))
             }
-            if case .head(let head) = event {
-                fresh = false
-                awaitingAnswers.append(head.isHEAD)
-            }
+        }
+        // A 101 written while a head was passed on: what follows it is the WebSocket's.
+        if mode == .passthrough, buffer.readableBytes > 0 {
+            context.fireChannelRead(wrapInboundOut(buffer))
         }
         arm(context: context)
     }
