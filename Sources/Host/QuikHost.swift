@@ -199,7 +199,8 @@ public final class QuikHost: Sendable {
                 }
                 return GuardedChildChannel(inner: upgrading, gate: gate)
             },
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port)),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), backlog: configuration.connections.backlog),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 self.listening.withLock { $0 = port }

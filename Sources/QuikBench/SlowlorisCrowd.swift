@@ -114,7 +114,8 @@ final class SlowlorisCrowd: Sendable {
                     connections[index].nextByte = now + interval
                 }
             }
-            usleep(20_000)
+            // Bytes go out within 50 ms of their time; polling 5000 descriptors more often would load the shared cores.
+            usleep(50_000)
         }
         for connection in connections where connection.open { Glibc.close(connection.descriptor) }
     }

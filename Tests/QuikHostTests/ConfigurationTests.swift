@@ -74,6 +74,7 @@ struct ConfigurationTests {
                 max_header_bytes: 8192
                 max_connections: 3000
                 fd_reserve: 256
+                backlog: 2048
               metrics_token: 0123456789abcdef-metrics
               metrics_address: "[::1]:9464"
             """
@@ -83,6 +84,7 @@ struct ConfigurationTests {
         #expect(limits.bodyStallTimeout == .seconds(20))
         #expect(limits.idleTimeout == .seconds(45))
         #expect(limits.maxHeaderBytes == 8192)
+        #expect(limits.backlog == 2048)
         #expect(limits.connectionCap(softLimit: 20_000) == 3000)
         #expect(limits.connectionCap(softLimit: 1024) == 768, "the soft limit less the reserve")
         #expect(ConnectionLimits().connectionCap(softLimit: 1024) == 512)

@@ -45,7 +45,7 @@ struct ConnectionGuardTests {
 
     @Test("a body that stalls is dropped; one that trickles without stalling is served")
     func bodyStall() async throws {
-        try await TestHost.with(yaml: Self.yaml, tweak: { $0.connections.bodyStallTimeout = .milliseconds(300) }) { host in
+        try await TestHost.with(yaml: Self.yaml, tweak: { $0.connections.bodyStallTimeout = .milliseconds(600) }) { host in
             let head = "POST /api/v1/echo/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n"
             let stalled = try TrickleSocket(port: host.port)
             let started = ContinuousClock.now
@@ -56,7 +56,7 @@ struct ConnectionGuardTests {
             #expect(ContinuousClock.now - started < .seconds(5))
             #expect(!stalled.text.contains("200"))
 
-            // 1.2 s in all, but never 300 ms without a byte.
+            // 1.2 s in all, but never 600 ms without a byte.
             let trickling = try TrickleSocket(port: host.port)
             await trickling.write(head)
             for byte in #"{"a":"bcde"}"#.utf8 {
@@ -71,10 +71,10 @@ struct ConnectionGuardTests {
 
     @Test("a keep-alive connection idle past the idle timeout is closed; an active one is not")
     func idleKeepAlive() async throws {
-        try await TestHost.with(yaml: Self.yaml, tweak: { $0.connections.idleTimeout = .milliseconds(400) }) { host in
+        try await TestHost.with(yaml: Self.yaml, tweak: { $0.connections.idleTimeout = .milliseconds(800) }) { host in
             let active = try TrickleSocket(port: host.port)
             let started = ContinuousClock.now
-            while ContinuousClock.now - started < .milliseconds(1500) {
+            while ContinuousClock.now - started < .milliseconds(2500) {
                 #expect(try await active.get("/health").status == 200)
                 try await Task.sleep(for: .milliseconds(150))
             }

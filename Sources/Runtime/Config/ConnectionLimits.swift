@@ -21,6 +21,10 @@ public struct ConnectionLimits: Sendable {
     /// `503 unavailable` with `Retry-After: 1` and is closed. Default 10,000, lowered at
     /// start to the open-file soft limit minus ``fileDescriptorReserve``.
     public var maxConnections: Int = 10_000
+    /// Connections the kernel queues for accept. Past it a new connection's SYN is dropped
+    /// and the client waits a second or more to retry, as a burst of reconnecting clients
+    /// would after a restart. Default 4096 (the kernel caps it at `net.core.somaxconn`, 4096 by default).
+    public var backlog: Int = 4096
     /// Descriptors kept back from connections for database connections, plugin
     /// libraries, stored files and logs. Default 512.
     public var fileDescriptorReserve: Int = 512

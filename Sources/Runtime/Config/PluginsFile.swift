@@ -140,9 +140,9 @@ public enum PluginsFile {
         }
     }
 
-    /// `server.connections: {head_timeout_s, body_stall_timeout_s, idle_timeout_s, max_header_bytes, max_connections, fd_reserve}`.
+    /// `server.connections: {head_timeout_s, body_stall_timeout_s, idle_timeout_s, max_header_bytes, max_connections, fd_reserve, backlog}`.
     private static func readConnections(_ node: Node, into limits: inout ConnectionLimits, reader: NodeReader) throws {
-        let keys = ["head_timeout_s", "body_stall_timeout_s", "idle_timeout_s", "max_header_bytes", "max_connections", "fd_reserve"]
+        let keys = ["head_timeout_s", "body_stall_timeout_s", "idle_timeout_s", "max_header_bytes", "max_connections", "fd_reserve", "backlog"]
         for (keyNode, value) in try reader.mapping(node, key: "server.connections") {
             let key = try reader.key(keyNode)
             let path = "server.connections.\(key)"
@@ -154,6 +154,7 @@ public enum PluginsFile {
             case "max_header_bytes": limits.maxHeaderBytes = try reader.int(value, key: path, range: 1024...(1 << 20))
             case "max_connections": limits.maxConnections = try reader.int(value, key: path, range: 1...10_000_000)
             case "fd_reserve": limits.fileDescriptorReserve = try reader.int(value, key: path, range: 0...1_000_000)
+            case "backlog": limits.backlog = try reader.int(value, key: path, range: 1...65535)
             default: throw reader.unknownKey(path, at: keyNode, expected: keys)
             }
         }
