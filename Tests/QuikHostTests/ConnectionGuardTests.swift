@@ -110,6 +110,19 @@ struct ConnectionGuardTests {
         }
     }
 
+    @Test("the decoder behind the guard takes every head the guard lets through: many short lines, or a raised limit")
+    func decoderLimitsAboveTheGuard() async throws {
+        try await TestHost.with(yaml: Self.yaml, tweak: { $0.connections.maxHeaderBytes = 200 << 10 }) { host in
+            // 3,000 header lines in 15 KiB: over swift-nio's default count of 1,000.
+            let many = try TrickleSocket(port: host.port)
+            let lines = (0..<3000).map { "x\($0 % 10):\r\n" }.joined()
+            #expect(try await many.get("/health", headers: lines).status == 200)
+            // 150 KiB of one header: over swift-nio's default 80 KiB, under the configured 200 KiB.
+            let long = try TrickleSocket(port: host.port)
+            #expect(try await long.get("/health", headers: "X-Pad: \(String(repeating: "a", count: 150 << 10))\r\n").status == 200)
+        }
+    }
+
     @Test("1 MiB of headers is answered 431 and the server stays healthy")
     func megabyteOfHeaders() async throws {
         try await TestHost.with(yaml: Self.yaml) { host in
