@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -26,6 +27,8 @@ public final class QuikHost: Sendable {
     private let group = Mutex<ServiceGroup?>(nil)
     private let shutdownRequested = Mutex(false)
     private let listening = Mutex<Int?>(nil)
+    /// The metrics address's port, once it listens.
+    let metricsListening = Mutex<Int?>(nil)
 
     /// Creates a host. Nothing is started, loaded or bound until ``start()`` or
     /// ``run(gracefulShutdownSignals:onListening:)``. Throws for a malformed `database.url`.
@@ -57,6 +60,9 @@ public final class QuikHost: Sendable {
 
     /// The port the server listens on, once it does.
     public var port: Int? { listening.withLock { $0 } }
+
+    /// The port of the metrics address (`server.metrics_address`), once it listens.
+    public var metricsPort: Int? { metricsListening.withLock { $0 } }
 
     /// Starts the embedded database when there is no `database.url`, prepares the
     /// host's schema, and loads and sets up every enabled plugin, without serving.
@@ -173,29 +179,35 @@ public final class QuikHost: Sendable {
         let gateway = self.gateway
         let configuration = core.configuration
         let limiter = RateLimiter(configuration: configuration.rateLimits)
+        let gate = Self.connectionGate(configuration: configuration, metrics: core.metrics, logger: core.logger)
+        // The gateway sends its own heartbeats from one loop; a ping task per socket costs memory.
+        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: Self.http1Configuration(configuration.connections),
+            ws: .init(maxFrameSize: configuration.maxFrameBytes, autoPing: .disabled))
         let application = Application(
             responder: HostResponder(host: core, limiter: limiter),
-            server: .http1WebSocketUpgrade(
-                // The gateway sends its own heartbeats from one loop; a ping task per socket costs memory.
-                configuration: .init(ws: .init(maxFrameSize: configuration.maxFrameBytes, autoPing: .disabled))
-            ) { head, channel, _ in
-                guard head.path.map(Self.pathOnly) == "/api/v1/realtime" else { return .dontUpgrade }
-                let token = BearerToken.from(head.headerFields[.authorization]) ?? Self.queryToken(head.path)
-                let principal = if let token { try? await core.admit(bearer: token) } else { Principal?.none }
-                return .upgrade([:]) { inbound, outbound, _ in
-                    let stillAdmitted: @Sendable () async -> Bool = {
-                        guard let token else { return false }
-                        // A database too slow to say leaves the socket open, as it was admitted.
-                        do { return try await core.admit(bearer: token) != nil } catch { return true }
-                    }
-                    await gateway.serve(
-                        principal: principal, inbound: inbound, outbound: outbound, channel: channel, stillAdmitted: stillAdmitted
-                    ) { frame in
-                        try await core.runtime.dispatchFrame(frame)
+            server: HTTPServerBuilder { responder in
+                let upgrading = HTTP1WebSocketUpgradeChannel(responder: responder, configuration: channelConfiguration) { head, channel, _ in
+                    guard head.path.map(Self.pathOnly) == "/api/v1/realtime" else { return .dontUpgrade }
+                    let token = BearerToken.from(head.headerFields[.authorization]) ?? Self.queryToken(head.path)
+                    let principal = if let token { try? await core.admit(bearer: token) } else { Principal?.none }
+                    return .upgrade([:]) { inbound, outbound, _ in
+                        let stillAdmitted: @Sendable () async -> Bool = {
+                            guard let token else { return false }
+                            // A database too slow to say leaves the socket open, as it was admitted.
+                            do { return try await core.admit(bearer: token) != nil } catch { return true }
+                        }
+                        await gateway.serve(
+                            principal: principal, inbound: inbound, outbound: outbound, channel: channel, stillAdmitted: stillAdmitted
+                        ) { frame in
+                            try await core.runtime.dispatchFrame(frame)
+                        }
                     }
                 }
+                return GuardedChildChannel(inner: upgrading, gate: gate)
             },
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port)),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), backlog: configuration.connections.backlog),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 self.listening.withLock { $0 = port }
@@ -212,6 +224,10 @@ public final class QuikHost: Sendable {
         services += [core.database, core.runtime.bus, core.database.relay, core.manager, limiter, startup]
         if configuration.devMode {
             services.append(AfterStartup(startup: startup, service: PluginWatcher(manager: core.manager, configuration: configuration, logger: core.logger)))
+        }
+        if let address = configuration.metricsAddress {
+            // Not after start-up: the metrics of a slow start are worth reading.
+            services.append(metricsListener(address: address, gate: gate))
         }
         services += [AfterStartup(startup: startup, service: application), gateway]
         var groupConfiguration = ServiceGroupConfiguration(

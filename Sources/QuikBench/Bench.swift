@@ -16,7 +16,7 @@ import Glibc
 
 /// `quikapp-bench`: the host's figures, each as a ratio to a baseline measured in the same run.
 ///
-///     swift build -c release && .build/release/quikapp-bench [--plugins 50] [--seconds 5] [--events 100000]
+///     swift build -c release && .build/release/quikapp-bench [--plugins 50] [--seconds 5] [--events 100000] [--slowloris 5000] [--only slowloris]
 @main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,12 +34,13 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Events published for the event-bus figures.")
     var events = 100_000
 
-    @Option(help: "Run only these sections (comma-separated: load, routes, bus, auth, argon2, resets, database).")
-    var only: String?
+    @Option(help: "Slowloris connections held for the slow-client figures.")
+    var slowloris = 5000
 
-    private func runs(_ section: String) -> Bool {
-        only.map { $0.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == section } } ?? true
-    }
+    @Option(help: "Run only these sections (repeatable): load, routes, bus, auth, argon2, resets, database, slowloris.")
+    var only: [String] = []
+
+    func runs(_ section: String) -> Bool { only.isEmpty || only.contains(section) }
 
     func run() async throws {
         let options = self
@@ -67,16 +68,15 @@ struct Bench: AsyncParsableCommand {
         }
         if runs("argon2") { Self.argon2Time() }
         if runs("resets") { try await Self.resetTiming(build: build, workspace: workspace) }
-        guard runs("database") else {
-            await server.stop()
-            return
+        if runs("database") {
+            let database = try await DatabaseBenchmark.run(socket: Self.socket, seconds: options.seconds, poolSize: 4)
+            print(String(
+                format: "primary-key SELECT: raw connection %.0f/s; pool, 1 caller %.0f/s (ratio %.2f); pool of %d, 16 callers %.0f/s (ratio %.2f)",
+                database.rawPerSecond, database.pooledOneCaller, database.pooledOneCaller / database.rawPerSecond, database.poolSize,
+                database.pooledSixteenCallers, database.pooledSixteenCallers / database.rawPerSecond))
+            print(String(format: "lease wait with 16 callers on %d connections: p50 %.3f ms, p99 %.3f ms", database.poolSize, database.leaseP50Ms, database.leaseP99Ms))
         }
-        let database = try await DatabaseBenchmark.run(socket: Self.socket, seconds: options.seconds, poolSize: 4)
-        print(String(
-            format: "primary-key SELECT: raw connection %.0f/s; pool, 1 caller %.0f/s (ratio %.2f); pool of %d, 16 callers %.0f/s (ratio %.2f)",
-            database.rawPerSecond, database.pooledOneCaller, database.pooledOneCaller / database.rawPerSecond, database.poolSize,
-            database.pooledSixteenCallers, database.pooledSixteenCallers / database.rawPerSecond))
-        print(String(format: "lease wait with 16 callers on %d connections: p50 %.3f ms, p99 %.3f ms", database.poolSize, database.leaseP50Ms, database.leaseP99Ms))
+        if runs("slowloris") { try await Self.slowloris(workspace: workspace, seconds: options.seconds, connections: options.slowloris) }
         await server.stop()
     }
 

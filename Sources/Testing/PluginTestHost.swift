@@ -30,6 +30,14 @@ public struct PluginTestHost: Sendable {
         FixedTokens.token(for: user, roles: roles)
     }
 
+    /// The `server.metrics_token` every harness host is given, unless `configure` changes it.
+    public static let metricsToken = "harness-metrics-token-0123456789"
+
+    /// `GET /metrics` with the metrics token.
+    public func metrics() async throws -> HTTPTestClient.Reply {
+        try await client.get("/metrics", token: Self.metricsToken)
+    }
+
     /// Opens a realtime socket as `user`.
     public func socket(as user: String, roles: [String] = ["user"]) -> RealtimeTestSocket {
         RealtimeTestSocket(port: port, token: token(for: user, roles: roles))
@@ -53,6 +61,7 @@ public struct PluginTestHost: Sendable {
         configuration.database.schemaPrefix = TestDatabaseServer.uniquePrefix()
         // Tests call faster than any person.
         configuration.rateLimits.enabled = false
+        configuration.metricsToken = SecretText(metricsToken)
         configuration.plugins = plugins.map { plugin in
             PluginEntry(
                 name: plugin.name, path: plugin.path, settings: plugin.settings,

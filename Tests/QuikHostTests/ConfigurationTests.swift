@@ -63,6 +63,54 @@ struct ConfigurationTests {
         #expect(configuration.plugins[0].settings["limits"] == .map(["max": .int(3)]))
     }
 
+    @Test("server.connections and the metrics keys are read, with the cap lowered to fit the open-file limit")
+    func connectionsAndMetrics() throws {
+        let yaml = """
+            server:
+              connections:
+                head_timeout_s: 2.5
+                body_stall_timeout_s: 20
+                idle_timeout_s: 45
+                max_header_bytes: 8192
+                max_connections: 3000
+                fd_reserve: 256
+                backlog: 2048
+              metrics_token: 0123456789abcdef-metrics
+              metrics_address: "[::1]:9464"
+            """
+        let configuration = try PluginsFile.parse(yaml, file: "plugins.yml")
+        let limits = configuration.connections
+        #expect(limits.headTimeout == .milliseconds(2500))
+        #expect(limits.bodyStallTimeout == .seconds(20))
+        #expect(limits.idleTimeout == .seconds(45))
+        #expect(limits.maxHeaderBytes == 8192)
+        #expect(limits.backlog == 2048)
+        #expect(limits.connectionCap(softLimit: 20_000) == 3000)
+        #expect(limits.connectionCap(softLimit: 1024) == 768, "the soft limit less the reserve")
+        #expect(ConnectionLimits().connectionCap(softLimit: 1024) == 512)
+        #expect(ConnectionLimits().connectionCap(softLimit: 100) == 1)
+        #expect(configuration.metricsAddress == ListenAddress(host: "::1", port: 9464))
+        #expect(configuration.metricsToken?.matches("0123456789abcdef-metrics") == true)
+        #expect(configuration.metricsToken?.matches("0123456789abcdef-metric") == false)
+        #expect("\(configuration.metricsToken!)" == "<redacted>")
+        #expect(!String(reflecting: configuration).contains("0123456789abcdef"), "a dump of the configuration hides the token")
+        #expect(HostConfiguration().metricsToken == nil && HostConfiguration().metricsAddress == nil)
+
+        let refused: [(String, String)] = [
+            ("server:\n  metrics_address: localhost\n", "server.metrics_address"),
+            ("server:\n  metrics_address: \"1.2.3.4:99999\"\n", "server.metrics_address"),
+            ("server:\n  metrics_token: short-secret\n", "server.metrics_token"),
+            ("server:\n  connections:\n    max_header_bytes: 100\n", "server.connections.max_header_bytes"),
+            ("server:\n  connections:\n    head_timeout_s: 0\n", "server.connections.head_timeout_s"),
+            ("server:\n  connections:\n    keepalive_s: 5\n", "server.connections.keepalive_s"),
+        ]
+        for (text, key) in refused {
+            let error = #expect(throws: ConfigurationError.self) { try PluginsFile.parse(text, file: "plugins.yml") }
+            #expect(error?.key == key)
+            #expect(error?.description.contains("short-secret") == false, "the message never repeats a secret")
+        }
+    }
+
     @Test("an unknown plugin setting stops start-up naming the file, line and key")
     func unknownPluginSetting() async throws {
         let yaml = """

@@ -64,7 +64,7 @@ struct HTTPContractTests {
     func metricsAndOpenAPI() async throws {
         try await TestHost.with(yaml: Self.yaml) { host in
             _ = try await host.client.get("/api/v1/echo/items/7")
-            let metrics = try await host.client.get("/metrics")
+            let metrics = try await host.metrics()
             #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
             #expect(metrics.text.contains(#"quik_http_requests_total{route="/api/v1/echo/items/{id}",method="GET",status="200"} 1"#))
             #expect(metrics.text.contains("quik_plugin_load_seconds"))

@@ -178,7 +178,7 @@ struct IsolationTests {
             #expect(received.count == count)
             let handled = try await host.client.get("/api/v1/slowpoke/handled").json()["handled"] as? Int
             #expect(handled == 0)
-            let metrics = try await host.client.get("/metrics").text
+            let metrics = try await host.metrics().text
             #expect(metrics.contains("quik_events_dropped_total{plugin=\"slowpoke\"}"))
         }
     }

@@ -101,7 +101,7 @@ struct PluginDatabaseTests {
                 }
                 group.addTask {
                     for _ in 0..<20 {
-                        let metrics = try await host.client.get("/metrics").text
+                        let metrics = try await host.metrics().text
                         for line in metrics.split(separator: "\n") where line.hasPrefix("quik_db_connections_open{pool=\"notes-p\"}") {
                             peak.record(Int(Double(line.split(separator: " ").last ?? "0") ?? 0))
                         }

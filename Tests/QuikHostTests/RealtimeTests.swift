@@ -175,7 +175,7 @@ struct RealtimeTests {
             let events = try await reader.waitForCount(rounds * 4, timeout: .seconds(20)) { $0["topic"] as? String == "echo.big" }
             #expect(events.map { $0["seq"] as? Int } == Array(1...(rounds * 4)))
             try await waitUntil(timeout: .seconds(10)) { host.host.openSockets == 1 }
-            let metrics = try await host.client.get("/metrics").text
+            let metrics = try await host.metrics().text
             #expect(metrics.contains("quik_realtime_slow_disconnects_total 1"))
             stuck.closed.cancel()
         }

@@ -11,7 +11,7 @@ import Testing
 /// Secrets never reach the logs, even at trace level.
 @Suite("Secrets and logs", .timeLimit(.minutes(2)))
 struct SecretLogTests {
-    @Test("no access token, database account secret or signing key appears in any log line")
+    @Test("no access token, metrics token, database account secret or signing key appears in any log line")
     func noSecretsInLogs() async throws {
         let directory = try Fixtures.temporaryDirectory()
         let yaml = """
@@ -27,12 +27,16 @@ struct SecretLogTests {
         configuration.database.url = try await TestDatabase.socket()
         configuration.database.schemaPrefix = TestDatabase.uniquePrefix()
         let prefix = configuration.database.schemaPrefix
+        let metricsToken = "metrics-secret-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        configuration.metricsToken = SecretText(metricsToken)
         let logs = CapturedLogs()
         let (host, task) = try await TestHost.start(configuration: configuration, authenticator: nil, logs: logs)
         let token = try await host.host.core.runtime.tokens.issue(userId: "alice", sessionId: "s1", roles: ["user"]).token
         #expect(try await host.client.get("/api/v1/echo/whoami", token: token).status == 200)
         #expect(try await host.client.get("/api/v1/echo/whoami", token: token + "tampered").status == 401)
         #expect(try await host.client.get("/api/v1/echo/throw", token: token).status == 500)
+        #expect(try await host.client.get("/metrics", token: metricsToken).status == 200)
+        #expect(try await host.client.get("/metrics", token: metricsToken + "x").status == 401)
         #expect(try await host.client.post("/api/v1/notes-s/durable", json: #"{"body":"hello"}"#).status == 201)
         let socket = TestSocket(port: host.port, token: token)
         try await socket.waitFor("hello") { $0["type"] as? String == "hello" }
@@ -54,6 +58,7 @@ struct SecretLogTests {
         let signature = String(token.split(separator: ".").last ?? "")
         for line in lines {
             #expect(!line.contains(token) && !line.contains(signature), "a log line holds the access token: \(line)")
+            #expect(!line.contains(metricsToken), "a log line holds the metrics token: \(line)")
             for secret in secrets {
                 #expect(!line.contains(secret), "a log line holds a secret: \(line)")
             }

@@ -47,6 +47,14 @@ public struct HostConfiguration: Sendable {
     public var storage = StorageConfiguration()
     /// Rate limits per caller and route class (`server.rate_limits`).
     public var rateLimits = RateLimitConfiguration()
+    /// Timeouts, head size and the connection cap (`server.connections`).
+    public var connections = ConnectionLimits()
+    /// The bearer token that opens `GET /metrics` on the main port (`server.metrics_token`).
+    /// Default none: without it (and without ``metricsAddress``) `/metrics` answers 401.
+    public var metricsToken: SecretText?
+    /// A second listener that serves only `/metrics`, with no token (`server.metrics_address`,
+    /// `host:port`; port 0 picks a free one). Default none.
+    public var metricsAddress: ListenAddress?
     /// Development mode: watch plugin libraries and reload them when they change.
     public var devMode: Bool = false
     /// How often dev mode looks at plugin libraries. Default 300 ms.

@@ -12,6 +12,8 @@ import Yams
 ///   host: 127.0.0.1
 ///   port: 8080
 ///   request_timeout_s: 30
+///   connections: {head_timeout_s: 10, max_connections: 10000}
+///   metrics_token: a-long-random-secret
 /// plugins:
 ///   echo:
 ///     enabled: true
@@ -65,7 +67,8 @@ public enum PluginsFile {
         let keys = [
             "host", "port", "request_timeout_s", "max_body_bytes", "hook_timeout_ms", "setup_timeout_s",
             "event_queue_capacity", "socket_queue_capacity", "max_sockets_per_user", "max_frame_bytes", "drain_timeout_s", "plugin_dir",
-            "state_dir", "reload_poll_ms", "token_issuer", "access_managers", "rate_limits",
+            "state_dir", "reload_poll_ms", "token_issuer", "access_managers", "rate_limits", "connections",
+            "metrics_token", "metrics_address",
         ]
         for (keyNode, value) in try reader.mapping(node, key: "server") {
             let key = try reader.key(keyNode)
@@ -88,6 +91,19 @@ public enum PluginsFile {
             case "access_managers": configuration.accessManagers = try reader.strings(value, key: path)
             case "reload_poll_ms": configuration.reloadPollInterval = .milliseconds(try reader.int(value, key: path, range: 10...60_000))
             case "rate_limits": try readRateLimits(value, into: &configuration.rateLimits, reader: reader)
+            case "connections": try readConnections(value, into: &configuration.connections, reader: reader)
+            case "metrics_token":
+                let token = try reader.string(value, key: path)
+                guard token.utf8.count >= 16, token.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+                    // The message never repeats the value: it is a secret.
+                    throw ConfigurationError("expected at least 16 printable characters without spaces", key: path, at: reader.location(value))
+                }
+                configuration.metricsToken = SecretText(token)
+            case "metrics_address":
+                guard let address = ListenAddress(parsing: try reader.string(value, key: path)) else {
+                    throw ConfigurationError("expected host:port, such as 127.0.0.1:9090 or [::1]:9090", key: path, at: reader.location(value))
+                }
+                configuration.metricsAddress = address
             default: throw reader.unknownKey(path, at: keyNode, expected: keys)
             }
         }
@@ -123,6 +139,26 @@ public enum PluginsFile {
             case "anonymous": limits.anonymous = limit
             case "frames": limits.frames = limit
             default: throw reader.unknownKey(path, at: keyNode, expected: classes)
+            }
+        }
+    }
+
+    /// `server.connections: {head_timeout_s, body_stall_timeout_s, idle_timeout_s, max_header_bytes, max_connections, fd_reserve, backlog}`.
+    private static func readConnections(_ node: Node, into limits: inout ConnectionLimits, reader: NodeReader) throws {
+        let keys = ["head_timeout_s", "body_stall_timeout_s", "idle_timeout_s", "max_header_bytes", "max_connections", "fd_reserve", "backlog"]
+        for (keyNode, value) in try reader.mapping(node, key: "server.connections") {
+            let key = try reader.key(keyNode)
+            let path = "server.connections.\(key)"
+            switch key {
+            case "head_timeout_s": limits.headTimeout = .seconds(try reader.double(value, key: path, above: 0))
+            case "body_stall_timeout_s": limits.bodyStallTimeout = .seconds(try reader.double(value, key: path, above: 0))
+            case "idle_timeout_s": limits.idleTimeout = .seconds(try reader.double(value, key: path, above: 0))
+            // Below 1 KiB ordinary browsers' heads no longer fit; past 1 MiB a head is an attack.
+            case "max_header_bytes": limits.maxHeaderBytes = try reader.int(value, key: path, range: 1024...(1 << 20))
+            case "max_connections": limits.maxConnections = try reader.int(value, key: path, range: 1...10_000_000)
+            case "fd_reserve": limits.fileDescriptorReserve = try reader.int(value, key: path, range: 0...1_000_000)
+            case "backlog": limits.backlog = try reader.int(value, key: path, range: 1...65535)
+            default: throw reader.unknownKey(path, at: keyNode, expected: keys)
             }
         }
     }

@@ -101,6 +101,21 @@ public final class HostMetrics: Sendable {
         counter("quik_realtime_slow_disconnects_total").increment()
     }
 
+    /// TCP connections open now, over every listener.
+    package func connections(open: Int) {
+        gauge("quik_connections_open").record(open)
+    }
+
+    /// A connection refused at accept because the cap was reached.
+    package func connectionRefused() {
+        counter("quik_connections_refused_total").increment()
+    }
+
+    /// A connection the guard closed: `head_timeout`, `head_too_large`, `body_stall` or `idle`.
+    package func connectionCut(reason: String) {
+        counter("quik_connections_cut_total", [("reason", reason)]).increment()
+    }
+
     package func hookSkipped(hook: String, plugin: String) {
         counter("quik_hook_interceptors_skipped_total", [("hook", hook), ("plugin", plugin)]).increment()
     }

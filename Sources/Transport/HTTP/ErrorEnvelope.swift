@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import QuikMariaDB
 import QuikRuntime
 import QuikSDK
@@ -39,6 +40,9 @@ package enum ErrorEnvelope {
             return error
         case let error as DatabaseError where error.isTransient:
             return PluginError(.unavailable, "the database is unavailable; try again shortly")
+        case is HTTPParserError:
+            // A request the client broke off or garbled (a body cut short when the connection closed).
+            return PluginError(.badRequest, "malformed request")
         case is NIOTooManyBytesError:
             return PluginError(.payloadTooLarge, "the request body is too large")
         case is DeadlineExceeded:

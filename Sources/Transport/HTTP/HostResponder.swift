@@ -54,10 +54,10 @@ package struct HostResponder: HTTPResponder {
             return try json(await host.health())
         case (.get, "/metrics"):
             label = path
-            return Response(
-                status: .ok,
-                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: host.metrics.render())))
+            guard MetricsPage.admits(bearer: request.headers[.authorization], token: host.configuration.metricsToken) else {
+                throw PluginError(.unauthorized, "metrics need the metrics token, or the metrics address")
+            }
+            return MetricsPage.response(host.metrics)
         case (.get, "/api/v1/openapi.json"):
             label = path
             return Response(

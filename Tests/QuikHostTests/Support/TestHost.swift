@@ -31,6 +31,8 @@ struct TestHost {
         configuration.database.schemaPrefix = TestDatabase.uniquePrefix()
         // Tests call faster than any person; the rate-limit tests turn limits back on.
         configuration.rateLimits.enabled = false
+        // `metrics()` reads /metrics with it; a tweak may take it away.
+        configuration.metricsToken = SecretText(PluginTestHost.metricsToken)
         tweak(&configuration)
         return try await start(configuration: configuration)
     }
@@ -79,6 +81,11 @@ struct TestHost {
         }
         await running.host.shutdown()
         try await task.value
+    }
+
+    /// `GET /metrics` with the metrics token every test host started from YAML is given.
+    func metrics() async throws -> TestClient.Reply {
+        try await client.get("/metrics", token: PluginTestHost.metricsToken)
     }
 
     /// The status of one plugin in `/health`.
