@@ -142,4 +142,88 @@ struct FilesTests {
             #expect(served.headers["content-security-policy"]?.contains("sandbox") == true)
         }
     }
+
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    @Test("tuspy uploads a photo, a chunk is cut off half-way, a new tuspy uploader resumes from the server's offset, and the file arrives whole", arguments: ["local", "s3"])
+    func resumableWithTuspy(store: String) async throws {
+        try await Self.with(store: store) { chat in
+            let ada = try await chat.register("Ada")
+            let workspace = try await chat.workspace(owner: ada, members: [])
+            let photo = Data((0..<(1_500_000)).map { _ in UInt8.random(in: 0...255) })
+            let path = try Fixtures.temporaryDirectory() + "/photo.jpg"
+            try photo.write(to: URL(fileURLWithPath: path))
+            let python = Self.root + "/.build-venv/bin/python"
+            guard FileManager.default.isExecutableFile(atPath: python) else { throw TestFailure("\(python) is missing: scripts/test makes the venv") }
+            let (status, output) = try await runProgram(python, [
+                Self.root + "/Tests/Clients/tus_upload.py", "http://127.0.0.1:\(chat.test.port)", ada.access, workspace, path, "262144", "2",
+            ])
+            #expect(status == 0, "\(output)")
+            #expect(output.contains("resuming at 524288"), "\(output)")
+            let url = try #require(output.split(separator: "\n").last.map(String.init))
+            let id = try #require(url.split(separator: "/").last.map(String.init))
+            let file = try chat.json(try await chat.client.get("/api/v1/files/\(id)", token: ada.access), 200, "the finished upload")
+            #expect(file["sha256"] as? String == Self.sha256(photo))
+            #expect(file["size"] as? Int == photo.count)
+            #expect(file["name"] as? String == "photo.jpg")
+            #expect(try await chat.client.get("/api/v1/files/\(id)/content", token: ada.access).body == photo)
+            let gone = try await chat.client.send("HEAD", "/api/v1/files/uploads/\(id)", token: ada.access, headers: ["Tus-Resumable": "1.0.0"])
+            #expect(gone.status == 404, "a finished upload is the file now")
+        }
+    }
+
+    @Test("tus errors: 412 without Tus-Resumable, 415 for another type, 409 for a wrong offset, 413 past the length or the limit, 409 past the quota, 404 for someone else's upload; DELETE ends one", arguments: ["local"])
+    func tusErrors(store: String) async throws {
+        try await Self.with(store: store) { chat in
+            let ada = try await chat.register("Ada")
+            let bob = try await chat.register("Bob")
+            let workspace = try await chat.workspace(owner: ada, members: [bob])
+            let tus = ["Tus-Resumable": "1.0.0"]
+            func metadata(_ name: String) -> String {
+                "filename \(Data(name.utf8).base64EncodedString()),workspace_id \(Data(workspace.utf8).base64EncodedString())"
+            }
+            let options = try await chat.client.send("OPTIONS", "/api/v1/files/uploads")
+            #expect(options.status == 204)
+            #expect(options.headers["tus-extension"] == "creation,termination,expiration")
+            #expect(options.headers["tus-max-size"] == "\(2 << 20)")
+            let noVersion = try await chat.client.send("POST", "/api/v1/files/uploads", token: ada.access, headers: ["Upload-Length": "10", "Upload-Metadata": metadata("a.txt")])
+            #expect(noVersion.status == 412)
+            #expect(noVersion.headers["tus-version"] == "1.0.0")
+            #expect(try await chat.client.send("POST", "/api/v1/files/uploads", token: ada.access, headers: tus.merging(["Upload-Metadata": metadata("a.txt")]) { $1 }).status == 400)
+            #expect(try await chat.client.send("POST", "/api/v1/files/uploads", token: ada.access, headers: tus.merging(["Upload-Length": "\((2 << 20) + 1)", "Upload-Metadata": metadata("a.txt")]) { $1 }).status == 413)
+            let held = try await chat.client.send(
+                "POST", "/api/v1/files?workspace_id=\(workspace)&name=held.bin", body: Data(count: 1_600_000), token: ada.access,
+                headers: ["Content-Type": "application/octet-stream"])
+            #expect(held.status == 201)
+            let overQuota = try await chat.client.send(
+                "POST", "/api/v1/files/uploads", token: ada.access, headers: tus.merging(["Upload-Length": "1600000", "Upload-Metadata": metadata("b.bin")]) { $1 })
+            #expect(overQuota.status == 409, "the quota counts Upload-Length")
+            #expect(overQuota.headers["tus-resumable"] == "1.0.0")
+            #expect(try await chat.client.send("POST", "/api/v1/files/uploads", token: ada.access, headers: tus.merging(["Upload-Length": "10", "Upload-Metadata": "workspace_id \(Data(workspace.utf8).base64EncodedString())"]) { $1 }).status == 422)
+
+            let created = try await chat.client.send("POST", "/api/v1/files/uploads", token: ada.access, headers: tus.merging(["Upload-Length": "10", "Upload-Metadata": metadata("ten.txt")]) { $1 })
+            #expect(created.status == 201)
+            #expect(created.headers["tus-resumable"] == "1.0.0")
+            #expect(created.headers["upload-expires"] != nil)
+            let location = try #require(created.headers["location"])
+            func patch(_ bytes: String, offset: Int, type: String = "application/offset+octet-stream", as account: IdentityHost.Account? = nil) async throws -> TestClient.Reply {
+                try await chat.client.send(
+                    "PATCH", location, body: Data(bytes.utf8), token: (account ?? ada).access,
+                    headers: tus.merging(["Content-Type": type, "Upload-Offset": "\(offset)"]) { $1 })
+            }
+            #expect(try await patch("01234", offset: 0, type: "application/json").status == 415)
+            #expect(try await patch("01234", offset: 3).status == 409)
+            #expect(try await patch("01234", offset: 0, as: bob).status == 404)
+            let first = try await patch("01234", offset: 0)
+            #expect(first.status == 204)
+            #expect(first.headers["upload-offset"] == "5")
+            #expect(try await patch("5678901234", offset: 5).status == 413, "more than is left")
+            let head = try await chat.client.send("HEAD", location, token: ada.access, headers: tus)
+            #expect(head.headers["upload-offset"] == "5")
+            #expect(head.headers["upload-length"] == "10")
+            #expect(head.headers["cache-control"] == "no-store")
+            #expect(try await chat.client.send("DELETE", location, token: ada.access, headers: tus).status == 204)
+            #expect(try await chat.client.send("HEAD", location, token: ada.access, headers: tus).status == 404)
+        }
+    }
 }
