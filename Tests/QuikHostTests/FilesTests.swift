@@ -150,7 +150,7 @@ struct FilesTests {
         try await Self.with(store: store) { chat in
             let ada = try await chat.register("Ada")
             let workspace = try await chat.workspace(owner: ada, members: [])
-            let photo = Data((0..<(1_500_000)).map { _ in UInt8.random(in: 0...255) })
+            let photo = try Fixtures.randomBytes(1_500_000)
             let path = try Fixtures.temporaryDirectory() + "/photo.jpg"
             try photo.write(to: URL(fileURLWithPath: path))
             let python = Self.root + "/.build-venv/bin/python"

@@ -33,7 +33,7 @@ struct StorageTests {
     }
 
     static func exercise(_ store: any BlobStore, size: Int) async throws {
-        let data = Data((0..<size).map { _ in UInt8.random(in: 0...255) })
+        let data = try Fixtures.randomBytes(size)
         let info = try await store.put("f/one.bin", body: Self.stream(data, pieces: 300_001))
         #expect(info.size == Int64(size))
         #expect(info.sha256 == SignatureV4.sha256(data))

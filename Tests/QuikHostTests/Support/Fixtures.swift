@@ -18,4 +18,11 @@ enum Fixtures {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
+
+    /// `count` random bytes, read from the kernel (a byte-by-byte generator costs seconds in a debug build).
+    static func randomBytes(_ count: Int) throws -> Data {
+        guard let source = FileHandle(forReadingAtPath: "/dev/urandom") else { throw TestFailure("no /dev/urandom") }
+        defer { try? source.close() }
+        return try source.read(upToCount: count) ?? Data()
+    }
 }
