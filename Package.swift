@@ -39,7 +39,7 @@ let plugins: [(product: String, target: String, folder: String, dependencies: [T
     ("presence", "PresencePlugin", "Presence", []),
     (
         "files", "FilesPlugin", "Files",
-        [.product(name: "Crypto", package: "swift-crypto"), .product(name: "MultipartKit", package: "multipart-kit")]
+        ["CVips", .product(name: "Crypto", package: "swift-crypto"), .product(name: "MultipartKit", package: "multipart-kit")]
     ),
 ]
 
@@ -83,6 +83,11 @@ let package = Package(
             name: "CArgon2",
             pkgConfig: "libargon2",
             providers: [.apt(["libargon2-dev"])]
+        ),
+        .systemLibrary(
+            name: "CVips",
+            pkgConfig: "vips",
+            providers: [.apt(["libvips-dev"])]
         ),
         .target(
             name: "QuikContracts",

@@ -3,6 +3,23 @@ import QuikPluginKit
 import QuikSDK
 
 extension FileService {
+    /// A file's thumbnail (`t`) or preview (`p`), JPEG or PNG; 404 when the file has none.
+    func rendition(_ file: FileRecord, _ prefix: String) async throws -> PluginResponse {
+        guard file.hasThumbnail,
+            let type = try await database.query("SELECT thumbnail_type FROM files WHERE id = ?", [.text(file.id)]).first?["thumbnail_type"].string
+        else { throw PluginError(.notFound, "this file has no thumbnail") }
+        let key = "\(prefix)/\(file.id)"
+        guard let info = try await blobs.stat(key) else { throw PluginError(.notFound, "this file has no thumbnail") }
+        let base = (file.name as NSString).deletingPathExtension
+        let name = base + (prefix == "t" ? "-thumbnail" : "-preview") + (type == "image/png" ? ".png" : ".jpg")
+        return .streaming(
+            try await blobs.get(key, range: nil),
+            headers: [
+                "content-type": type, "content-length": "\(info.size)", "x-content-type-options": "nosniff",
+                "content-disposition": FileName.disposition(name, inline: true), "cache-control": "private, max-age=3600",
+            ])
+    }
+
     /// The bytes of a file as the contract serves them: ETag, ranges, a disposition
     /// that never lets a browser run what it cannot prove is an image, audio, video or PDF.
     func content(_ file: FileRecord, inlineType: String?, request: PluginRequest) async throws -> PluginResponse {

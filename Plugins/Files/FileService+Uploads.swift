@@ -141,12 +141,12 @@ extension FileService {
         do {
             try await record(
                 id: upload.id, workspaceId: upload.workspaceId, uploaderId: upload.uploaderId, name: upload.name, mime: upload.mime,
-                info: info, head: counter.head
+                info: info, head: counter.head, image: try await renditions(upload.id, size: info.size, head: counter.head)
             ) { transaction in
                 try await transaction.execute("DELETE FROM uploads WHERE id = ?", [.text(upload.id)])
             }
         } catch {
-            try? await blobs.delete(Self.contentKey(upload.id))
+            for key in [Self.contentKey(upload.id), "t/\(upload.id)", "p/\(upload.id)"] { try? await blobs.delete(key) }
             throw error
         }
         for key in parts { try? await blobs.delete(key) }

@@ -136,9 +136,9 @@ final class FileService: Sendable {
             }
             try await record(
                 id: id, workspaceId: workspaceId, uploaderId: principal.userId, name: cleanName, mime: FileName.mime(declared: declared, name: cleanName),
-                info: info, head: counter.head)
+                info: info, head: counter.head, image: try await renditions(id, size: info.size, head: counter.head))
         } catch {
-            try? await blobs.delete(Self.contentKey(id))
+            for key in [Self.contentKey(id), "t/\(id)", "p/\(id)"] { try? await blobs.delete(key) }
             throw error
         }
         guard let stored = try await record(id) else { throw PluginError(.internalError, "the file vanished") }
@@ -149,11 +149,12 @@ final class FileService: Sendable {
     /// running `also` in the same transaction.
     func record(
         id: String, workspaceId: String, uploaderId: String, name: String, mime: String, info: BlobInfo, head: Data,
-        also: @escaping @Sendable (any SQLTransaction) async throws -> Void = { _ in }
+        image: ImageProcessor.Result?, also: @escaping @Sendable (any SQLTransaction) async throws -> Void = { _ in }
     ) async throws {
         let inline = FileName.inlineType(declared: mime, head: head)
         let now = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
         let quota = limits.workspaceQuota
+        let thumbnailType: SQLValue = image?.thumbnail.map { .text($0.mime) } ?? .null
         try await database.transaction(retryOnDeadlock: true) { transaction in
             try await transaction.execute("INSERT IGNORE INTO usage_totals (workspace_id, used_bytes) VALUES (?, 0)", [.text(workspaceId)])
             let current = try await transaction.query(
@@ -162,17 +163,30 @@ final class FileService: Sendable {
             if let quota, current + info.size > quota { throw self.quotaExceeded(quota: quota, used: current) }
             try await transaction.execute(
                 """
-                INSERT INTO files (id, workspace_id, uploader_id, name, mime, size, sha256, inline_type, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO files (id, workspace_id, uploader_id, name, mime, size, sha256, inline_type, created_at,
+                  width, height, has_thumbnail, thumbnail_type)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     .text(id), .text(workspaceId), .text(uploaderId), .text(name), .text(mime), .int(info.size),
                     .text(info.sha256 ?? ""), inline.map(SQLValue.text) ?? .null, .date(now),
+                    image.map { .int(Int64($0.width)) } ?? .null, image.map { .int(Int64($0.height)) } ?? .null,
+                    .int(image?.thumbnail == nil ? 0 : 1), thumbnailType,
                 ])
             try await transaction.execute(
                 "UPDATE usage_totals SET used_bytes = used_bytes + ? WHERE workspace_id = ?", [.int(info.size), .text(workspaceId)])
             try await also(transaction)
         }
+    }
+
+    /// Dimensions, thumbnail (`t/<id>`) and preview (`p/<id>`) of stored bytes that start like an image.
+    func renditions(_ id: String, size: Int64, head: Data) async throws -> ImageProcessor.Result? {
+        guard FileName.sniffedImage(head) != nil, size <= Int64(ImageProcessor.maximumBytes) else { return nil }
+        let bytes = try await blobs.get(Self.contentKey(id), range: nil).collect(upTo: ImageProcessor.maximumBytes)
+        guard let result = await ImageProcessor.process(bytes) else { return nil }
+        if let thumbnail = result.thumbnail { _ = try await blobs.put("t/\(id)", body: .of(thumbnail.data)) }
+        if let preview = result.preview { _ = try await blobs.put("p/\(id)", body: .of(preview.data)) }
+        return result
     }
 
     func quotaExceeded(quota: Int64, used: Int64) -> PluginError {

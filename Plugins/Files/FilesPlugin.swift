@@ -84,6 +84,7 @@ public final class FilesPlugin: QuikPlugin {
                 )
                 """
             ]),
+            Migration(version: 3, name: "thumbnail_type", statements: ["ALTER TABLE files ADD COLUMN thumbnail_type VARCHAR(32) NULL"]),
         ]
     }
 
@@ -256,10 +257,7 @@ public final class FilesPlugin: QuikPlugin {
                 } else {
                     found = try await service.readable(id, by: try request.requirePrincipal())
                 }
-                guard which == "content" else {
-                    // Thumbnails and previews come with image processing; until a file has one, there is none.
-                    throw PluginError(.notFound, "this file has no \(which)")
-                }
+                guard which == "content" else { return try await service.rendition(found.0, which == "thumbnail" ? "t" : "p") }
                 return try await service.content(found.0, inlineType: found.inlineType, request: request)
             }
         }

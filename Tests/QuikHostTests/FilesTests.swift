@@ -36,7 +36,7 @@ struct FilesTests {
         }, body)
     }
 
-    @Test("a photo uploaded as a form, posted in a channel: members read it (whole, by range, by ETag), a stranger gets 404, a signed link works without a token until it expires", arguments: ["local", "s3"])
+    @Test("a photo uploaded as a form, posted in a channel: members read it (whole, by range, by ETag) and its thumbnail, a non-member gets 404 for both, a signed link works without a token until it expires", arguments: ["local", "s3"])
     func endToEnd(store: String) async throws {
         try await Self.with(store: store) { chat in
             let ada = try await chat.register("Ada")
@@ -81,9 +81,16 @@ struct FilesTests {
             #expect(past.headers["content-range"] == "bytes */\(Self.png.count)")
             #expect(try await chat.client.get("/api/v1/files/\(id)/content", token: bob.access, headers: ["Range": "bytes=0-1,3-4"]).status == 200)
 
+            #expect(uploaded["width"] as? Int == 1)
+            #expect(uploaded["has_thumbnail"] as? Bool == true)
+            let thumbnail = try await chat.client.get("/api/v1/files/\(id)/thumbnail", token: bob.access)
+            #expect(thumbnail.status == 200)
+            #expect(thumbnail.headers["content-type"]?.hasPrefix("image/") == true)
+
             // Sam is in the workspace but not the private channel.
             #expect(try await chat.client.get("/api/v1/files/\(id)", token: sam.access).status == 404)
             #expect(try await chat.client.get("/api/v1/files/\(id)/content", token: sam.access).status == 404)
+            #expect(try await chat.client.get("/api/v1/files/\(id)/thumbnail", token: sam.access).status == 404)
 
             let link = try chat.json(try await chat.client.get("/api/v1/files/\(id)/url", token: bob.access), 200, "signed link")
             let url = try #require(link["url"] as? String)
@@ -224,6 +231,87 @@ struct FilesTests {
             #expect(head.headers["cache-control"] == "no-store")
             #expect(try await chat.client.send("DELETE", location, token: ada.access, headers: tus).status == 204)
             #expect(try await chat.client.send("HEAD", location, token: ada.access, headers: tus).status == 404)
+        }
+    }
+
+    /// A PNG whose header claims `width` × `height` and whose pixels never come: a few hundred
+    /// bytes that would take gigabytes to decode.
+    static func claimingPNG(width: UInt32, height: UInt32) -> Data {
+        func crc32(_ bytes: [UInt8]) -> UInt32 {
+            var crc: UInt32 = 0xFFFF_FFFF
+            for byte in bytes {
+                crc ^= UInt32(byte)
+                for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+            }
+            return ~crc
+        }
+        func be(_ value: UInt32) -> [UInt8] { [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)] }
+        func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+            let body = Array(type.utf8) + data
+            return be(UInt32(data.count)) + body + be(crc32(body))
+        }
+        var bytes: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        bytes += chunk("IHDR", be(width) + be(height) + [8, 0, 0, 0, 0])
+        bytes += chunk("IDAT", [0x78, 0x9C, 0x63, 0x00, 0x00])
+        bytes += chunk("IEND", [])
+        return Data(bytes)
+    }
+
+    @Test("images: dimensions as shown (EXIF rotation applied), a JPEG thumbnail fitting 400×400 and a preview fitting 1920×1080, PNG when transparent; a 20,000×20,000 PNG of a few hundred bytes is stored without being decoded", arguments: ["local", "s3"])
+    func images(store: String) async throws {
+        let folder = try Fixtures.temporaryDirectory()
+        let python = Self.root + "/.build-venv/bin/python"
+        let script = Self.root + "/Tests/Clients/images.py"
+        let made = try await runProgram(python, [script, "make", folder])
+        try #require(made.status == 0, "\(made.output)")
+        func measure(_ data: Data) async throws -> [String] {
+            let path = folder + "/measured-\(UUID().uuidString)"
+            try data.write(to: URL(fileURLWithPath: path))
+            let (status, output) = try await runProgram(python, [script, "size", path])
+            try #require(status == 0, "\(output)")
+            return output.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        }
+        try await Self.with(store: store) { chat in
+            let ada = try await chat.register("Ada")
+            let workspace = try await chat.workspace(owner: ada, members: [])
+            func upload(_ data: Data, _ name: String, _ type: String) async throws -> [String: Any] {
+                try chat.json(
+                    try await chat.client.send(
+                        "POST", "/api/v1/files?workspace_id=\(workspace)&name=\(name)", body: data, token: ada.access, headers: ["Content-Type": type]),
+                    201, "upload \(name)")
+            }
+            func rendition(_ id: String, _ which: String) async throws -> TestClient.Reply {
+                try await chat.client.get("/api/v1/files/\(id)/\(which)", token: ada.access)
+            }
+
+            let rotated = try await upload(try Data(contentsOf: URL(fileURLWithPath: folder + "/rotated.jpg")), "rotated.jpg", "image/jpeg")
+            #expect(rotated["width"] as? Int == 32)
+            #expect(rotated["height"] as? Int == 64)
+            #expect(rotated["has_thumbnail"] as? Bool == true)
+            let rotatedThumb = try await rendition(try #require(rotated["id"] as? String), "thumbnail")
+            #expect(rotatedThumb.headers["content-type"] == "image/jpeg")
+            #expect(try await measure(rotatedThumb.body) == ["JPEG", "32", "64", "1"], "turned upright, not enlarged")
+
+            let photo = try await upload(try Data(contentsOf: URL(fileURLWithPath: folder + "/photo.jpg")), "photo.jpg", "image/jpeg")
+            let photoId = try #require(photo["id"] as? String)
+            #expect(photo["width"] as? Int == 3000)
+            #expect(try await measure(try await rendition(photoId, "thumbnail").body) == ["JPEG", "400", "267", "1"])
+            #expect(try await measure(try await rendition(photoId, "preview").body) == ["JPEG", "1620", "1080", "1"])
+
+            let alpha = try await upload(try Data(contentsOf: URL(fileURLWithPath: folder + "/alpha.png")), "alpha.png", "image/png")
+            let alphaThumb = try await rendition(try #require(alpha["id"] as? String), "thumbnail")
+            #expect(alphaThumb.headers["content-type"] == "image/png")
+            #expect(try await measure(alphaThumb.body) == ["PNG", "300", "300", "1"])
+
+            let bomb = try await upload(Self.claimingPNG(width: 20_000, height: 20_000), "bomb.png", "image/png")
+            #expect(bomb["width"] as? Int == 20_000)
+            #expect(bomb["height"] as? Int == 20_000)
+            #expect(bomb["has_thumbnail"] as? Bool == false)
+            #expect(try await rendition(try #require(bomb["id"] as? String), "thumbnail").status == 404)
+
+            let text = try await upload(Data("not an image".utf8), "notes.png", "image/png")
+            #expect(text["width"] is NSNull)
+            #expect(text["has_thumbnail"] as? Bool == false)
         }
     }
 }
