@@ -34,7 +34,7 @@ let plugins: [(product: String, target: String, folder: String, dependencies: [T
     ("admin", "AdminPlugin", "Admin", []),
     ("workspace", "WorkspacePlugin", "Workspace", []),
     ("channel", "ChannelPlugin", "Channel", []),
-    ("message", "MessagePlugin", "Message", []),
+    ("message", "MessagePlugin", "Message", [.product(name: "Crypto", package: "swift-crypto")]),
     ("thread", "ThreadPlugin", "Thread", []),
     ("presence", "PresencePlugin", "Presence", []),
     (
@@ -138,6 +138,8 @@ let package = Package(
             dependencies: [
                 "QuikMariaDB",
                 "QuikStorage",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 "QuikSupport",
                 .product(name: "QuikSDK", package: "SDK"),
                 .product(name: "Crypto", package: "swift-crypto"),

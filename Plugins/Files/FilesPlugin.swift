@@ -18,7 +18,6 @@ public final class FilesPlugin: QuikPlugin {
                 SettingSpec(key: "workspace_quota_bytes", kind: .integer, help: "Bytes one workspace may hold (unset: unlimited)"),
                 SettingSpec(key: "signed_url_ttl_s", kind: .integer, defaultValue: .int(3600), help: "How long a signed link works"),
                 SettingSpec(key: "upload_expiry_s", kind: .integer, defaultValue: .int(86400), help: "How long an unfinished upload is kept"),
-                SettingSpec(key: "link_previews", kind: .boolean, defaultValue: .bool(true), help: "Fetch previews of links in messages"),
                 SettingSpec(key: "public_url", kind: .string, defaultValue: .string("http://localhost:8080"), help: "Base of signed links"),
             ],
             summary: "Files: uploads, downloads with ranges, signed links, quotas")

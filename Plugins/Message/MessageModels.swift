@@ -22,14 +22,17 @@ struct Message: Codable, Sendable {
     var mentions: [String]
     /// The attached files, in the order given; `[]` when none.
     var files: [FileSummary] = []
+    /// Previews of the first links in the text, once read; `[]` until then.
+    var previews: [LinkPreview] = []
     var pinned: Bool
     var editedAt: Date?
     var createdAt: Date
 
-    static let columns = "id, channel_id, author_id, text, thread_root_id, reply_count, last_reply_at, pinned, edited_at, created_at"
+    static let columns = "id, channel_id, author_id, text, thread_root_id, reply_count, last_reply_at, pinned, edited_at, created_at, previews_json"
 
     init(row: SQLRow, reactions: [Reaction], mentions: [String], files: [FileSummary] = []) {
         self.files = files
+        previews = row["previews_json"].string.flatMap { try? JSONDecoder.quik.decode([LinkPreview].self, from: Data($0.utf8)) } ?? []
         id = row["id"].string ?? ""
         channelId = row["channel_id"].string ?? ""
         authorId = row["author_id"].string ?? ""
@@ -65,7 +68,7 @@ struct Message: Codable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, channelId, authorId, text, threadRootId, replyCount, lastReplyAt, reactions, mentions, files, pinned, editedAt, createdAt
+        case id, channelId, authorId, text, threadRootId, replyCount, lastReplyAt, reactions, mentions, files, previews, pinned, editedAt, createdAt
     }
 
     /// Writes every field, `null`s included, so clients see one fixed shape.
@@ -81,6 +84,7 @@ struct Message: Codable, Sendable {
         try container.encode(reactions, forKey: .reactions)
         try container.encode(mentions, forKey: .mentions)
         try container.encode(files, forKey: .files)
+        try container.encode(previews, forKey: .previews)
         try container.encode(pinned, forKey: .pinned)
         try container.encode(editedAt, forKey: .editedAt)
         try container.encode(createdAt, forKey: .createdAt)
@@ -92,7 +96,7 @@ struct Message: Codable, Sendable {
             "id": .string, "channel_id": .string, "author_id": .string, "text": .string,
             "thread_root_id": APISchema.string.orNull.described("The thread's root, for a reply"), "reply_count": .integer(minimum: 0),
             "last_reply_at": APISchema.dateTime.orNull, "reactions": .array(.decoding(Reaction.self)), "mentions": .array(.string),
-            "files": .array(FileSummary.schema), "pinned": .boolean, "edited_at": APISchema.dateTime.orNull, "created_at": .dateTime,
+            "files": .array(FileSummary.schema), "previews": .array(LinkPreview.schema), "pinned": .boolean, "edited_at": APISchema.dateTime.orNull, "created_at": .dateTime,
         ]
         return .object(properties, required: Array(properties.keys))
     }()

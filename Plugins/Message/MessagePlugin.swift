@@ -12,7 +12,9 @@ public final class MessagePlugin: QuikPlugin {
     public var manifest: PluginManifest {
         var manifest = PluginManifest(
             name: "message", version: "1.0.0", mount: "messages", dependencies: ["channel"],
-            capabilities: PluginCapabilities(database: true, publishes: ["message"], declaresHooks: ["message.will_post"]),
+            // Link previews read any page a message links to, through the host's guard.
+            capabilities: PluginCapabilities(database: true, publishes: ["message"], declaresHooks: ["message.will_post"], outboundHosts: ["*"]),
+            settings: [SettingSpec(key: "link_previews", kind: .boolean, defaultValue: .bool(true), help: "Read the pages messages link to")],
             summary: "Messages, replies, reactions, mentions and pins",
             permissions: [PermissionSpec("messages.delete_any", summary: "Delete anyone's messages", grantedTo: ["workspace.admin"])])
         // Attachments, when the deployment runs the files plugin.
@@ -80,12 +82,25 @@ public final class MessagePlugin: QuikPlugin {
                 )
                 """
             ]),
+            Migration(version: 4, name: "link_previews", statements: [
+                "ALTER TABLE messages ADD COLUMN previews_json TEXT NULL",
+                """
+                CREATE TABLE link_previews (
+                  url_hash CHAR(64) NOT NULL PRIMARY KEY,
+                  preview_json TEXT NULL,
+                  fetched_at DATETIME(3) NOT NULL
+                )
+                """,
+            ]),
         ]
     }
 
     public func setup(_ context: any PluginContext) async throws {
         let access = ChannelAccessCache(context: context)
-        let store = MessageStore(context: context, database: try context.requireDatabase(), access: access)
+        let database = try context.requireDatabase()
+        let previewer = (context.settings["link_previews"]?.boolValue ?? true)
+            ? context.outbound.map { LinkPreviewer(context: context, database: database, outbound: $0) } : nil
+        let store = MessageStore(context: context, database: database, access: access, previewer: previewer)
 
         // A repeated client_msg_id answers 200 with the first message.
         let post = RouteOptions(summary: "Post a message or a thread reply")

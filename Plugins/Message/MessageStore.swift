@@ -10,6 +10,8 @@ struct MessageStore: Sendable {
     let context: any PluginContext
     let database: any PluginDatabase
     let access: ChannelAccessCache
+    /// `nil` when link previews are off or the host has no outbound HTTP.
+    var previewer: LinkPreviewer? = nil
 
     static func group(_ channelId: String) -> String { "channel:\(channelId)" }
 
@@ -202,6 +204,7 @@ struct MessageStore: Sendable {
                 try await transaction.publish("message.created", message)
                 return message
             }
+            schedulePreviews(id, urls: LinkPreview.urls(in: text))
             // The channel's members may fetch the files as soon as they hear of the message.
             if !files.isEmpty {
                 do {
@@ -253,7 +256,7 @@ struct MessageStore: Sendable {
 
     // MARK: Changing
 
-    private func announce(_ topic: String, _ message: Message) async throws {
+    func announce(_ topic: String, _ message: Message) async throws {
         await context.send(try RealtimeEvent(topic: topic, value: message), to: .group(Self.group(message.channelId)))
     }
 
@@ -262,6 +265,7 @@ struct MessageStore: Sendable {
         guard message.authorId == principal.userId else { throw PluginError(.forbidden, "only the author edits a message") }
         let text = try Self.checkText(body.text)
         let mentions = Self.mentions(in: text)
+        let urlsChanged = LinkPreview.urls(in: text) != LinkPreview.urls(in: message.text)
         let fresh = try await database.transaction { transaction -> Message in
             try await transaction.execute("UPDATE messages SET text = ?, edited_at = ? WHERE id = ?", [.text(text), .date(Date()), .text(id)])
             try await transaction.execute("DELETE FROM mentions WHERE message_id = ?", [.text(id)])
@@ -269,13 +273,46 @@ struct MessageStore: Sendable {
                 try await transaction.execute(
                     "INSERT INTO mentions (message_id, user_id, position) VALUES (?, ?, ?)", [.text(id), .text(user), .int(Int64(position))])
             }
+            // New links, new previews: the old ones go until those are read.
+            if urlsChanged { try await transaction.execute("UPDATE messages SET previews_json = NULL WHERE id = ?", [.text(id)]) }
             let rows = try await transaction.query("SELECT \(Message.columns) FROM messages WHERE id = ?", [.text(id)])
-            let fresh = Message(row: rows[0], reactions: message.reactions, mentions: mentions)
+            let fresh = Message(row: rows[0], reactions: message.reactions, mentions: mentions, files: message.files)
             try await transaction.publish("message.updated", fresh)
             return fresh
         }
         try await announce("message.updated", fresh)
+        if urlsChanged { schedulePreviews(id, urls: LinkPreview.urls(in: text)) }
         return fresh
+    }
+
+    /// Reads the links' pages in the background and, when any preview results, stores them
+    /// and tells the channel (`message.updated`). Lost if the host stops first.
+    func schedulePreviews(_ id: String, urls: [String]) {
+        guard let previewer, !urls.isEmpty else { return }
+        let store = self
+        do {
+            try context.run("link previews") {
+                var previews: [LinkPreview] = []
+                for url in urls {
+                    if let preview = await previewer.preview(url) { previews.append(preview) }
+                }
+                guard !previews.isEmpty, let json = try? JSONEncoder.quik.encode(previews) else { return }
+                do {
+                    // Only if the text still links to these pages (an edit may have come meanwhile).
+                    guard let current = try await store.message(id), LinkPreview.urls(in: current.text) == urls else { return }
+                    try await store.database.execute(
+                        "UPDATE messages SET previews_json = ? WHERE id = ? AND deleted_at IS NULL", [.text(String(decoding: json, as: UTF8.self)), .text(id)])
+                    if let fresh = try await store.message(id) {
+                        _ = try await store.context.publish("message.updated", fresh)
+                        try await store.announce("message.updated", fresh)
+                    }
+                } catch {
+                    store.context.logger.warning("link previews not stored", metadata: ["message_id": "\(id)", "error": "\(error)"])
+                }
+            }
+        } catch {
+            context.logger.warning("link previews not started", metadata: ["error": "\(error)"])
+        }
     }
 
     func delete(_ id: String, principal: Principal) async throws {

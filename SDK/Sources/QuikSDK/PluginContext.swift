@@ -82,6 +82,9 @@ public protocol PluginContext: Sendable {
     /// The deployment's blob storage, seen through this plugin's own key space:
     /// no plugin reaches another's objects. Since SDK 1.4.
     var blobs: (any BlobStore)? { get }
+
+    /// Guarded HTTP to the outside world, for the hosts the manifest lists. Since SDK 1.4.
+    var outbound: (any OutboundHTTP)? { get }
 }
 
 extension PluginContext {
@@ -111,6 +114,9 @@ extension PluginContext {
 
     /// None, as on a host older than SDK 1.4.
     public var blobs: (any BlobStore)? { nil }
+
+    /// None, as on a host older than SDK 1.4.
+    public var outbound: (any OutboundHTTP)? { nil }
 
     /// The deployment's blob storage, or `unavailable`.
     public func requireBlobs() throws -> any BlobStore {

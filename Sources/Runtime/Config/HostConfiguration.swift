@@ -45,6 +45,8 @@ public struct HostConfiguration: Sendable {
     public var mail = MailConfiguration()
     /// Where file bytes are kept (`storage:`). Default: `<state_dir>/files` on this host's disk.
     public var storage = StorageConfiguration()
+    /// What plugins' outbound HTTP may reach (`outbound:`).
+    public var outbound = OutboundConfiguration()
     /// Rate limits per caller and route class (`server.rate_limits`).
     public var rateLimits = RateLimitConfiguration()
     /// Timeouts, head size and the connection cap (`server.connections`).

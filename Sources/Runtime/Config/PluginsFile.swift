@@ -56,8 +56,16 @@ public enum PluginsFile {
             case "database": try readDatabase(value, into: &configuration.database, reader: reader)
             case "mail": try readMail(value, into: &configuration.mail, reader: reader)
             case "storage": try readStorage(value, into: &configuration.storage, reader: reader)
+            case "outbound":
+                for (keyNode, field) in try reader.mapping(value, key: "outbound") {
+                    let name = try reader.key(keyNode)
+                    guard name == "allowed_internal_hosts" else {
+                        throw reader.unknownKey("outbound.\(name)", at: keyNode, expected: ["allowed_internal_hosts"])
+                    }
+                    configuration.outbound.allowedInternalHosts = Set(try reader.strings(field, key: "outbound.allowed_internal_hosts").map { $0.lowercased() })
+                }
             case "plugins": configuration.plugins = try readPlugins(value, reader: reader)
-            default: throw reader.unknownKey(key, at: keyNode, expected: ["server", "database", "mail", "storage", "plugins"])
+            default: throw reader.unknownKey(key, at: keyNode, expected: ["server", "database", "mail", "storage", "outbound", "plugins"])
             }
         }
         return configuration

@@ -149,6 +149,12 @@ package struct HostContext: PluginContext {
         runtime.configuration.accessManagers.contains(pluginName) ? PluginAccessControl(access: runtime.access) : nil
     }
 
+    package var outbound: (any OutboundHTTP)? {
+        let permitted = instance.manifest.capabilities.outboundHosts
+        guard !permitted.isEmpty else { return nil }
+        return GuardedHTTPClient(configuration: runtime.configuration.outbound, permitted: permitted, plugin: pluginName, logger: runtime.logger)
+    }
+
     package var blobs: (any BlobStore)? {
         runtime.blobs.map { PrefixedBlobStore($0, prefix: pluginName) }
     }

@@ -31,8 +31,10 @@ enum MotoServer {
         for _ in 0..<5 {
             let port = Int.random(in: 20_000...40_000)
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: program)
-            process.arguments = ["-H", "127.0.0.1", "-p", "\(port)"]
+            // Through the watchdog, so the server ends with the test run even if the exit handler never runs.
+            process.executableURL = URL(fileURLWithPath: root + "/.build-venv/bin/python")
+            process.arguments = [root + "/Tests/Clients/with_parent.py", program, "-H", "127.0.0.1", "-p", "\(port)"]
+            process.standardInput = FileHandle.nullDevice
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()

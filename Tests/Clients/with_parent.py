@@ -1,0 +1,25 @@
+"""Runs a command for as long as the process that started this one lives: test
+servers (moto_server, the page server) must not outlive a test run that ended
+without stopping them, or they keep its output pipes open.
+Usage: with_parent.py <command> [arguments...]
+"""
+import os
+import subprocess
+import sys
+import time
+
+parent = os.getppid()
+child = subprocess.Popen(sys.argv[1:])
+try:
+    while child.poll() is None:
+        if os.getppid() != parent:
+            break
+        time.sleep(0.5)
+finally:
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+sys.exit(child.returncode or 0)
