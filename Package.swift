@@ -239,8 +239,10 @@ let package = Package(
                 "QuikMariaDB",
                 "QuikSupport",
                 "CArgon2",
+                "CVips",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/QuikBench"

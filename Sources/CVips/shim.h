@@ -45,6 +45,22 @@ static inline int quik_vips_thumbnail(const void *buffer, size_t length, int wid
     return failed;
 }
 
+/// A width × height JPEG of noise, for benchmarks. The buffer is freed with quik_vips_free.
+static inline int quik_vips_sample_jpeg(int width, int height, void **out, size_t *out_length) {
+    VipsImage *noise = NULL, *bytes = NULL, *two = NULL, *colour = NULL;
+    int failed = vips_gaussnoise(&noise, width, height, "mean", 128.0, "sigma", 40.0, NULL)
+        || vips_cast_uchar(noise, &bytes, NULL)
+        || vips_bandjoin_const1(bytes, &two, 0.0, NULL)
+        || vips_bandjoin_const1(two, &colour, 255.0, NULL);
+    if (noise) g_object_unref(noise);
+    if (bytes) g_object_unref(bytes);
+    if (two) g_object_unref(two);
+    if (failed) return -1;
+    failed = vips_jpegsave_buffer(colour, out, out_length, "Q", 85, NULL);
+    g_object_unref(colour);
+    return failed;
+}
+
 static inline void quik_vips_free(void *pointer) { g_free(pointer); }
 
 /// libvips's last error text, then cleared (never holds file contents).

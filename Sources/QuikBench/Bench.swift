@@ -34,10 +34,13 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Events published for the event-bus figures.")
     var events = 100_000
 
+    @Option(help: "Size of the file the files figures upload and download, in MiB.")
+    var fileMegabytes = 1024
+
     @Option(help: "Slowloris connections held for the slow-client figures.")
     var slowloris = 5000
 
-    @Option(help: "Run only these sections (repeatable): load, routes, bus, auth, argon2, resets, database, slowloris.")
+    @Option(help: "Run only these sections (repeatable): load, routes, bus, auth, argon2, resets, database, files, slowloris.")
     var only: [String] = []
 
     func runs(_ section: String) -> Bool { only.isEmpty || only.contains(section) }
@@ -76,6 +79,7 @@ struct Bench: AsyncParsableCommand {
                 database.pooledSixteenCallers, database.pooledSixteenCallers / database.rawPerSecond))
             print(String(format: "lease wait with 16 callers on %d connections: p50 %.3f ms, p99 %.3f ms", database.poolSize, database.leaseP50Ms, database.leaseP99Ms))
         }
+        if runs("files") { try await Self.files(build: build, workspace: workspace, megabytes: options.fileMegabytes) }
         if runs("slowloris") { try await Self.slowloris(workspace: workspace, seconds: options.seconds, connections: options.slowloris) }
         await server.stop()
     }
