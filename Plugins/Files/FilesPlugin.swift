@@ -244,8 +244,9 @@ public final class FilesPlugin: QuikPlugin {
             .query("download", .string(values: ["1"]), "Always as an attachment"),
         ]
         for which in ["content", "thumbnail", "preview"] {
-            let options = RouteOptions(requiresAuthentication: false, summary: "The file's \(which) (a bearer token, or a signed link's expires and sig)")
-                .documented(query: signed)
+            var options = RouteOptions(requiresAuthentication: false, summary: "The file's \(which) (a bearer token, or a signed link's expires and sig)")
+                .documented(query: signed, response: .string(format: "binary"), also: which == "content" ? [206] : [])
+            options.responseContentType = "*/*"
             try context.addRoute(.get, "/{id}/\(which)", options: options) { request in
                 let id = try request.parameter("id")
                 let found: (FileRecord, inlineType: String?)

@@ -152,16 +152,21 @@ struct FilesTests {
 
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    @Test("tuspy uploads a photo, a chunk is cut off half-way, a new tuspy uploader resumes from the server's offset, and the file arrives whole", arguments: ["local", "s3"])
+    @Test("a photo uploaded with tuspy, cut off half-way through a chunk and resumed by a new tuspy uploader from the server's offset, arrives whole; posted in a channel, the other member gets message.created with it and fetches its thumbnail, a non-member gets 404", arguments: ["local", "s3"])
     func resumableWithTuspy(store: String) async throws {
+        let folder = try Fixtures.temporaryDirectory()
+        let python = Self.root + "/.build-venv/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw TestFailure("\(python) is missing: scripts/test makes the venv") }
+        let made = try await runProgram(python, [Self.root + "/Tests/Clients/images.py", "make", folder])
+        try #require(made.status == 0, "\(made.output)")
+        let path = folder + "/noise.jpg"
+        let photo = try Data(contentsOf: URL(fileURLWithPath: path))
+        try #require(photo.count > 600_000, "the photo spans more than two chunks")
         try await Self.with(store: store) { chat in
             let ada = try await chat.register("Ada")
-            let workspace = try await chat.workspace(owner: ada, members: [])
-            let photo = try Fixtures.randomBytes(1_500_000)
-            let path = try Fixtures.temporaryDirectory() + "/photo.jpg"
-            try photo.write(to: URL(fileURLWithPath: path))
-            let python = Self.root + "/.build-venv/bin/python"
-            guard FileManager.default.isExecutableFile(atPath: python) else { throw TestFailure("\(python) is missing: scripts/test makes the venv") }
+            let bob = try await chat.register("Bob")
+            let sam = try await chat.register("Sam")
+            let workspace = try await chat.workspace(owner: ada, members: [bob, sam])
             let (status, output) = try await runProgram(python, [
                 Self.root + "/Tests/Clients/tus_upload.py", "http://127.0.0.1:\(chat.test.port)", ada.access, workspace, path, "262144", "2",
             ])
@@ -173,9 +178,29 @@ struct FilesTests {
             #expect(file["sha256"] as? String == Self.sha256(photo))
             #expect(file["size"] as? Int == photo.count)
             #expect(file["name"] as? String == "photo.jpg")
+            #expect(file["width"] as? Int == 1600)
+            #expect(file["has_thumbnail"] as? Bool == true)
             #expect(try await chat.client.get("/api/v1/files/\(id)/content", token: ada.access).body == photo)
             let gone = try await chat.client.send("HEAD", "/api/v1/files/uploads/\(id)", token: ada.access, headers: ["Tus-Resumable": "1.0.0"])
             #expect(gone.status == 404, "a finished upload is the file now")
+
+            let general = try await chat.channel(workspace, "photos", kind: "private", by: ada, adding: [bob])
+            let bobSocket = try await chat.socket(bob)
+            let posted = try chat.json(
+                try await chat.client.post("/api/v1/messages", json: #"{"channel_id":"\#(general)","text":"look","file_ids":["\#(id)"]}"#, token: ada.access),
+                201, "post the photo")
+            let event = try await bobSocket.waitForEvent("message.created") { $0["id"] as? String == posted["id"] as? String }
+            #expect((event["files"] as? [[String: Any]])?.first?["id"] as? String == id)
+            let thumbnail = try await chat.client.get("/api/v1/files/\(id)/thumbnail", token: bob.access)
+            #expect(thumbnail.status == 200)
+            #expect(thumbnail.headers["content-type"] == "image/jpeg")
+            #expect(try await chat.client.get("/api/v1/files/\(id)", token: sam.access).status == 404)
+            #expect(try await chat.client.get("/api/v1/files/\(id)/thumbnail", token: sam.access).status == 404)
+
+            // Removed from the channel, Bob loses the file with it.
+            let removed = try await chat.client.send("DELETE", "/api/v1/channels/\(general)/members/\(bob.id)", token: ada.access)
+            #expect(removed.status == 204 || removed.status == 200)
+            #expect(try await chat.client.get("/api/v1/files/\(id)/thumbnail", token: bob.access).status == 404)
         }
     }
 

@@ -10,7 +10,7 @@ struct OpenAPITests {
 
     @Test("the document is valid OpenAPI 3.1, and every first-party operation declares its success response and its body")
     func validDocument() async throws {
-        try await IdentityHost.with(IdentityHost.messaging) { identity in
+        try await IdentityHost.with(IdentityHost.messaging + ["files"]) { identity in
             let data = try await identity.client.get("/api/v1/openapi.json").body
             let document = try JSONDecoder().decode(OpenAPI.Document.self, from: data)
             try document.validate()
@@ -22,8 +22,9 @@ struct OpenAPITests {
                     let name = "\(endpoint.method.rawValue) \(path.rawValue)"
                     let successes = endpoint.operation.responses.filter { $0.key.isSuccess }
                     if successes.isEmpty { undocumented.append("\(name): no success response") }
-                    // 202 and 204 answer with no body.
-                    for (status, response) in successes where !["202", "204"].contains(status.rawValue) {
+                    // 202 and 204 answer with no body, and so do HEAD and tus (its answers are headers).
+                    let bodiless = endpoint.method.rawValue.uppercased() == "HEAD" || path.rawValue.hasPrefix("/api/v1/files/uploads")
+                    for (status, response) in successes where !["202", "204"].contains(status.rawValue) && !bodiless {
                         if response.responseValue?.content.isEmpty != false { undocumented.append("\(name) \(status.rawValue): no schema") }
                     }
                     if endpoint.operation.responses[.default] == nil { undocumented.append("\(name): no error envelope") }
@@ -39,7 +40,7 @@ struct OpenAPITests {
         guard FileManager.default.isExecutableFile(atPath: schemathesis) else {
             throw TestFailure("\(schemathesis) is missing: scripts/test installs it (pip install schemathesis into .build-venv)")
         }
-        try await IdentityHost.with(IdentityHost.messaging) { identity in
+        try await IdentityHost.with(IdentityHost.messaging + ["files"]) { identity in
             let user = try await identity.register("fuzz")
             let (status, output) = try await runProgram(schemathesis, [
                 "run", "http://127.0.0.1:\(identity.test.port)/api/v1/openapi.json",
@@ -48,6 +49,9 @@ struct OpenAPITests {
                 "--checks", "all", "--exclude-checks", "unsupported_method",
                 "--max-examples", "10", "--workers", "1", "--seed", "1",
                 "--exclude-path", "/api/v1/realtime", "--exclude-path", "/metrics",
+                // tus answers a missing Tus-Resumable with 412, as its protocol says (schemathesis expects a 4xx it knows);
+                // tuspy and FilesTests.tusErrors drive those routes instead.
+                "--exclude-path-regex", "^/api/v1/files/uploads",
             ])
             #expect(status == 0, "\(output.suffix(6000))")
             #expect(output.contains("passed"), "\(output.suffix(2000))")

@@ -64,7 +64,7 @@ package enum OpenAPIDocument {
         }
         var success: [String: Any] = ["description": options.responseStatus == 204 ? "No content" : "Success"]
         if let response = options.response, options.responseStatus != 204 {
-            success["content"] = ["application/json": ["schema": object(response)]]
+            success["content"] = [options.responseContentType: ["schema": object(response)]]
         }
         var responses: [String: Any] = ["default": ["$ref": "#/components/responses/Error"]]
         for status in [options.responseStatus] + options.otherResponseStatuses { responses["\(status)"] = success }

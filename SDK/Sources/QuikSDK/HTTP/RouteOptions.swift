@@ -14,6 +14,8 @@ public struct RouteOptions: Sendable {
     public var requestContentType: String = "application/json"
     /// The successful response's schema; `nil` for none (as with 204). Since SDK 1.4.
     public var response: APISchema? = nil
+    /// The successful response's media type: `*/*` for bytes of any type. Default `application/json`. Since SDK 1.4.
+    public var responseContentType: String = "application/json"
     /// The successful response's status. Default 200. Since SDK 1.4.
     public var responseStatus: Int = 200
     /// Other successful statuses with the same response (such as 200 for a replayed create). Since SDK 1.4.
