@@ -18,7 +18,9 @@ public final class FilesPlugin: QuikPlugin {
                 SettingSpec(key: "workspace_quota_bytes", kind: .integer, help: "Bytes one workspace may hold (unset: unlimited)"),
                 SettingSpec(key: "signed_url_ttl_s", kind: .integer, defaultValue: .int(3600), help: "How long a signed link works"),
                 SettingSpec(key: "upload_expiry_s", kind: .integer, defaultValue: .int(86400), help: "How long an unfinished upload is kept"),
-                SettingSpec(key: "public_url", kind: .string, defaultValue: .string("http://localhost:8080"), help: "Base of signed links"),
+                SettingSpec(
+                    key: "public_url", kind: .string, defaultValue: .string("http://localhost:8080"),
+                    help: "Base of signed links when server.public_url is not set"),
             ],
             summary: "Files: uploads, downloads with ranges, signed links, quotas")
     }
@@ -100,7 +102,9 @@ public final class FilesPlugin: QuikPlugin {
         limits.maxFileBytes = Int64(max(1, settings["max_file_bytes"]?.intValue ?? 104_857_600))
         limits.workspaceQuota = settings["workspace_quota_bytes"]?.intValue.map { Int64(max(0, $0)) }
         limits.signedURLLifetime = TimeInterval(max(1, settings["signed_url_ttl_s"]?.intValue ?? 3600))
-        let publicURL = (settings["public_url"]?.stringValue ?? "http://localhost:8080").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        // server.public_url when the deployment sets it; else this plugin's own setting.
+        let publicURL = (context.publicURL ?? settings["public_url"]?.stringValue ?? "http://localhost:8080")
+            .trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         let service = FileService(
             context: context, database: database, blobs: try context.requireBlobs(), limits: limits, publicURL: publicURL,
             signingKey: SymmetricKey(data: Data(secret.utf8)))

@@ -62,33 +62,30 @@ extension Bench {
         let memory = PeakMemory()
         let baseline = PeakMemory.residentBytes()
         let sampler = Task { await memory.sample() }
-        var upload = HTTPClientRequest(url: "\(base)/files?workspace_id=\(workspaceId)&name=large.bin")
-        upload.method = .POST
-        upload.headers.add(name: "Authorization", value: "Bearer \(token)")
-        upload.headers.add(name: "Content-Type", value: "application/octet-stream")
-        upload.body = .stream(FileChunks(path: source), length: .known(Int(size)))
+        // The transfers run in curl, another process, so the memory sampled is the server's alone.
         let uploadStarted = ContinuousClock.now
-        let uploaded = try await client.execute(upload, timeout: .seconds(3600))
-        let answer = try await uploaded.body.collect(upTo: 1 << 20)
+        let (uploadStatus, answer) = try await curl([
+            "-sS", "-X", "POST", "-T", source, "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/octet-stream",
+            "\(base)/files?workspace_id=\(workspaceId)&name=large.bin",
+        ])
         let uploadTime = ContinuousClock.now - uploadStarted
-        guard uploaded.status.code == 201, let fileId = (try JSONSerialization.jsonObject(with: Data(buffer: answer)) as? [String: Any])?["id"] as? String else {
-            throw BenchError("upload answered \(uploaded.status)")
+        guard uploadStatus == 0, let fileId = (try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any])?["id"] as? String else {
+            throw BenchError("upload failed: \(answer.prefix(300))")
         }
-
-        var download = HTTPClientRequest(url: "\(base)/files/\(fileId)/content")
-        download.headers.add(name: "Authorization", value: "Bearer \(token)")
         let downloadStarted = ContinuousClock.now
-        let downloaded = try await client.execute(download, timeout: .seconds(3600))
-        var received: Int64 = 0
-        for try await piece in downloaded.body { received += Int64(piece.readableBytes) }
+        let (downloadStatus, downloaded) = try await curl([
+            "-sS", "-o", "/dev/null", "-w", "%{size_download}", "-H", "Authorization: Bearer \(token)", "\(base)/files/\(fileId)/content",
+        ])
         let downloadTime = ContinuousClock.now - downloadStarted
         sampler.cancel()
         let peak = await memory.peak
-        guard received == size else { throw BenchError("downloaded \(received) of \(size) bytes") }
+        guard downloadStatus == 0, Int64(downloaded.trimmingCharacters(in: .whitespacesAndNewlines)) == size else {
+            throw BenchError("downloaded \(downloaded) of \(size) bytes")
+        }
 
         func rate(_ duration: Duration) -> Double { Double(size) / 1_048_576 / (milliseconds(duration) / 1000) }
         print(String(
-            format: "files, %d MiB: disk copy %.0f MiB/s; upload %.0f MiB/s (ratio %.2f); download %.0f MiB/s (ratio %.2f); peak RSS %.0f MiB over the %.0f MiB before (%.2f%% of the file)",
+            format: "files, %d MiB (curl as the client): disk copy %.0f MiB/s; upload %.0f MiB/s (ratio %.2f); download %.0f MiB/s (ratio %.2f); server peak RSS %.1f MiB over the %.0f MiB before (%.2f%% of the file)",
             megabytes, rate(copyTime), rate(uploadTime), rate(uploadTime) / rate(copyTime), rate(downloadTime), rate(downloadTime) / rate(copyTime),
             Double(max(0, peak - baseline)) / 1_048_576, Double(baseline) / 1_048_576, Double(max(0, peak - baseline)) / Double(size) * 100))
         try? FileManager.default.removeItem(atPath: source)
@@ -171,6 +168,27 @@ private actor PeakMemory {
         while !Task.isCancelled {
             peak = max(peak, Self.residentBytes())
             try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+/// Runs curl and returns its exit status and standard output.
+private func curl(_ arguments: [String]) async throws -> (Int32, String) {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async {
+            do {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+                process.arguments = arguments
+                let output = Pipe()
+                process.standardOutput = output
+                try process.run()
+                let data = output.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
+            } catch {
+                continuation.resume(throwing: error)
+            }
         }
     }
 }

@@ -57,6 +57,18 @@ struct Bench: AsyncParsableCommand {
         let server = try await DatabaseBenchmark.startServer(directory: databaseDirectory)
         Self.socket = server.socket
         defer { try? FileManager.default.removeItem(atPath: databaseDirectory) }
+        do {
+            try await sections(build: build, workspace: workspace)
+        } catch {
+            // A failed section must not leave its database server running.
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    private func sections(build: String, workspace: String) async throws {
+        let options = self
         if runs("load") { try await Self.loadTime(build: build, workspace: workspace, count: options.plugins) }
         if runs("routes") {
             try await Self.routeThroughput(build: build, workspace: workspace, seconds: options.seconds, concurrency: options.concurrency)
@@ -81,7 +93,6 @@ struct Bench: AsyncParsableCommand {
         }
         if runs("files") { try await Self.files(build: build, workspace: workspace, megabytes: options.fileMegabytes) }
         if runs("slowloris") { try await Self.slowloris(workspace: workspace, seconds: options.seconds, connections: options.slowloris) }
-        await server.stop()
     }
 
     /// The benchmark's database server; every host here uses it with its own schema prefix.

@@ -7,6 +7,7 @@ import QuikMariaDB
 /// Each test host gets its own schema prefix, so tests never see each other's tables.
 public enum TestDatabaseServer {
     private static let server: Task<String, any Error> = Task {
+        removeAbandoned()
         let directory = "/tmp/quikapp-testdb-\(getpid())"
         var logger = Logger(label: "test-db")
         logger.logLevel = .warning
@@ -25,6 +26,16 @@ public enum TestDatabaseServer {
     /// The shared server's Unix socket, for `database.url`; started on first use.
     public static func socket() async throws -> String {
         try await server.value
+    }
+
+    /// Deletes the folders of earlier test processes that are gone (each holds a whole
+    /// server's files; their servers were stopped at exit, their folders were not).
+    private static func removeAbandoned() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
+        for name in names where name.hasPrefix("quikapp-testdb-") {
+            guard let pid = Int32(name.dropFirst("quikapp-testdb-".count)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(atPath: "/tmp/" + name)
+        }
     }
 
     /// A schema prefix no other test host uses.

@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import Crypto
 import Foundation
+import NIOCore
 import QuikSDK
 import Testing
 @testable import QuikRuntime
@@ -33,6 +35,7 @@ struct FilesTests {
                 ]
             }
             if let bucket { configuration.storage.backend = .s3(bucket) }
+            configuration.publicURL = "https://chat.example.test"
         }, body)
     }
 
@@ -94,6 +97,7 @@ struct FilesTests {
 
             let link = try chat.json(try await chat.client.get("/api/v1/files/\(id)/url", token: bob.access), 200, "signed link")
             let url = try #require(link["url"] as? String)
+            #expect(url.hasPrefix("https://chat.example.test/api/v1/files/\(id)/content?expires="), "server.public_url is the base")
             let path = try #require(url.range(of: "/api/v1/").map { String(url[$0.lowerBound...]) })
             #expect(try await chat.client.get(path).body == Self.png, "no token needed")
             #expect(try await chat.client.get(path.replacingOccurrences(of: "sig=", with: "sig=x")).status == 403)
@@ -130,6 +134,20 @@ struct FilesTests {
             #expect(try await upload(Data(count: 1 << 20), name: "two.bin").status == 201)
             let over = try await upload(Data(count: (1 << 20) + 10), name: "three.bin")
             #expect(over.status == 409)
+            // Sent chunked, with no length to check first: refused once the bytes are in, and none kept.
+            var chunked = HTTPClientRequest(url: "http://127.0.0.1:\(chat.test.port)/api/v1/files?workspace_id=\(workspace)&name=four.bin")
+            chunked.method = .POST
+            chunked.headers.add(name: "Authorization", value: "Bearer \(ada.access)")
+            chunked.headers.add(name: "Content-Type", value: "application/octet-stream")
+            let (pieces, feed) = AsyncStream.makeStream(of: ByteBuffer.self)
+            feed.yield(ByteBuffer(repeating: 7, count: 700_000))
+            feed.yield(ByteBuffer(repeating: 8, count: 700_000))
+            feed.finish()
+            chunked.body = .stream(pieces, length: .unknown)
+            let midway = try await HTTPClient.shared.execute(chunked, timeout: .seconds(30))
+            let midwayBody = String(buffer: try await midway.body.collect(upTo: 1 << 16))
+            #expect(midway.status.code == 409, "\(midwayBody)")
+            #expect(midwayBody.contains("quota_exceeded"))
             #expect((try over.json()["error"] as? [String: Any]).flatMap { $0["details"] as? [String: Any] }?["reason"] as? String == "quota_exceeded")
             #expect(try await upload(Data(), name: "empty.txt").status == 422)
             #expect(try await upload(Data("x".utf8), name: nil).status == 422)

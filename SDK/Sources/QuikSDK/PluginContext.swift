@@ -85,6 +85,10 @@ public protocol PluginContext: Sendable {
 
     /// Guarded HTTP to the outside world, for the hosts the manifest lists. Since SDK 1.4.
     var outbound: (any OutboundHTTP)? { get }
+
+    /// The base URL clients reach the deployment at (`server.public_url`), without a
+    /// trailing slash, for links in mail and signed URLs; `nil` when not configured. Since SDK 1.4.
+    var publicURL: String? { get }
 }
 
 extension PluginContext {
@@ -117,6 +121,9 @@ extension PluginContext {
 
     /// None, as on a host older than SDK 1.4.
     public var outbound: (any OutboundHTTP)? { nil }
+
+    /// Not configured, as on a host older than SDK 1.4.
+    public var publicURL: String? { nil }
 
     /// The deployment's blob storage, or `unavailable`.
     public func requireBlobs() throws -> any BlobStore {

@@ -43,6 +43,9 @@ public struct HostConfiguration: Sendable {
     public var accessManagers: [String] = ["auth", "user", "permission", "admin", "workspace"]
     /// How mail is sent.
     public var mail = MailConfiguration()
+    /// The base URL clients reach this deployment at, for links plugins make (`server.public_url`).
+    /// Default `nil`: plugins fall back to their own settings.
+    public var publicURL: String?
     /// Where file bytes are kept (`storage:`). Default: `<state_dir>/files` on this host's disk.
     public var storage = StorageConfiguration()
     /// What plugins' outbound HTTP may reach (`outbound:`).

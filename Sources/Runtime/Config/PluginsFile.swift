@@ -76,7 +76,7 @@ public enum PluginsFile {
             "host", "port", "request_timeout_s", "max_body_bytes", "hook_timeout_ms", "setup_timeout_s",
             "event_queue_capacity", "socket_queue_capacity", "max_sockets_per_user", "max_frame_bytes", "drain_timeout_s", "plugin_dir",
             "state_dir", "reload_poll_ms", "token_issuer", "access_managers", "rate_limits", "connections",
-            "metrics_token", "metrics_address",
+            "metrics_token", "metrics_address", "public_url",
         ]
         for (keyNode, value) in try reader.mapping(node, key: "server") {
             let key = try reader.key(keyNode)
@@ -96,6 +96,12 @@ public enum PluginsFile {
             case "plugin_dir": configuration.pluginDirectory = try reader.string(value, key: path)
             case "state_dir": configuration.stateDirectory = try reader.string(value, key: path)
             case "token_issuer": configuration.tokenIssuer = try reader.string(value, key: path)
+            case "public_url":
+                let url = try reader.string(value, key: path)
+                guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                    throw ConfigurationError("expected an http or https URL", key: path, at: reader.location(value))
+                }
+                configuration.publicURL = url.hasSuffix("/") ? String(url.dropLast()) : url
             case "access_managers": configuration.accessManagers = try reader.strings(value, key: path)
             case "reload_poll_ms": configuration.reloadPollInterval = .milliseconds(try reader.int(value, key: path, range: 10...60_000))
             case "rate_limits": try readRateLimits(value, into: &configuration.rateLimits, reader: reader)

@@ -149,6 +149,8 @@ package struct HostContext: PluginContext {
         runtime.configuration.accessManagers.contains(pluginName) ? PluginAccessControl(access: runtime.access) : nil
     }
 
+    package var publicURL: String? { runtime.configuration.publicURL }
+
     package var outbound: (any OutboundHTTP)? {
         let permitted = instance.manifest.capabilities.outboundHosts
         guard !permitted.isEmpty else { return nil }
