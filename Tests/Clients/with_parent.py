@@ -4,12 +4,25 @@ without stopping them, or they keep its output pipes open.
 Usage: with_parent.py <command> [arguments...]
 """
 import os
+import signal
 import subprocess
 import sys
 import time
 
+
+def default_term():
+    # The test process ignores SIGTERM (its service group handles it), and ignored
+    # signals survive exec: give this process and the server the default back.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def stop(signum, frame):
+    raise SystemExit(0)
+
+
+signal.signal(signal.SIGTERM, stop)
 parent = os.getppid()
-child = subprocess.Popen(sys.argv[1:])
+child = subprocess.Popen(sys.argv[1:], preexec_fn=default_term)
 try:
     while child.poll() is None:
         if os.getppid() != parent:
