@@ -28,9 +28,8 @@ struct LinkPreview: Codable, Sendable, Equatable {
     /// The first three distinct `http`/`https` URLs of `text`, trailing punctuation left out.
     static func urls(in text: String) -> [String] {
         var found: [String] = []
-        let pattern = try! NSRegularExpression(pattern: #"https?://[^\s<>"'`]+"#, options: [.caseInsensitive])
         let range = NSRange(text.startIndex..., in: text)
-        for match in pattern.matches(in: text, range: range) {
+        for match in Patterns.url.matches(in: text, range: range) {
             guard let swiftRange = Range(match.range, in: text) else { continue }
             var url = String(text[swiftRange])
             while let last = url.last, ".,;:!?)]}*_".contains(last) { url.removeLast() }
@@ -43,8 +42,7 @@ struct LinkPreview: Codable, Sendable, Equatable {
     /// Open Graph tags, else `<title>` and `<meta name="description">`; `nil` when the page says nothing.
     static func parse(html: String, url: String) -> LinkPreview? {
         var meta: [String: String] = [:]
-        let tag = try! NSRegularExpression(pattern: #"<meta\b[^>]*>"#, options: [.caseInsensitive])
-        let attribute = try! NSRegularExpression(pattern: #"([a-zA-Z:_-]+)\s*=\s*("([^"]*)"|'([^']*)')"#)
+        let (tag, attribute) = (Patterns.meta, Patterns.attribute)
         let whole = NSRange(html.startIndex..., in: html)
         for match in tag.matches(in: html, range: whole) {
             guard let range = Range(match.range, in: html) else { continue }
@@ -60,8 +58,7 @@ struct LinkPreview: Codable, Sendable, Equatable {
             }
         }
         var title = meta["og:title"]
-        if title == nil, let titleTag = try! NSRegularExpression(pattern: #"<title[^>]*>([\s\S]*?)</title>"#, options: [.caseInsensitive])
-            .firstMatch(in: html, range: whole), let range = Range(titleTag.range(at: 1), in: html)
+        if title == nil, let titleTag = Patterns.title.firstMatch(in: html, range: whole), let range = Range(titleTag.range(at: 1), in: html)
         {
             title = String(html[range])
         }
@@ -70,6 +67,14 @@ struct LinkPreview: Codable, Sendable, Equatable {
             imageUrl: clean(meta["og:image"], 2000).flatMap { URL(string: $0, relativeTo: URL(string: url))?.absoluteURL.absoluteString },
             siteName: clean(meta["og:site_name"], 200))
         return preview.title == nil && preview.description == nil && preview.imageUrl == nil ? nil : preview
+    }
+
+    /// Compiled once: every post and edit looks for links.
+    private enum Patterns {
+        nonisolated(unsafe) static let url = try! NSRegularExpression(pattern: #"https?://[^\s<>"'`]+"#, options: [.caseInsensitive])
+        nonisolated(unsafe) static let meta = try! NSRegularExpression(pattern: #"<meta\b[^>]*>"#, options: [.caseInsensitive])
+        nonisolated(unsafe) static let attribute = try! NSRegularExpression(pattern: #"([a-zA-Z:_-]+)\s*=\s*("([^"]*)"|'([^']*)')"#)
+        nonisolated(unsafe) static let title = try! NSRegularExpression(pattern: #"<title[^>]*>([\s\S]*?)</title>"#, options: [.caseInsensitive])
     }
 
     private static func clean(_ text: String?, _ limit: Int) -> String? {

@@ -135,16 +135,14 @@ struct MessageStore: Sendable {
 
     /// Posts a message; returns it and whether it is new (a repeated `client_msg_id` returns the first).
     func post(_ body: PostBody, principal: Principal) async throws -> (Message, created: Bool) {
+        let fileIds = body.fileIds ?? []
         var validator = Validator()
         validator.check(IDs.isPlausible(body.channelId ?? ""), "channel_id", "is required")
         validator.check(body.clientMsgId, "client_msg_id", atMost: 64)
+        validator.check(fileIds.count <= 10, "file_ids", "at most 10 files")
+        validator.check(Set(fileIds).count == fileIds.count, "file_ids", "names a file twice")
+        validator.check(fileIds.allSatisfy(IDs.isPlausible), "file_ids", "holds a malformed id")
         try validator.finish()
-        let fileIds = body.fileIds ?? []
-        var validator2 = Validator()
-        validator2.check(fileIds.count <= 10, "file_ids", "at most 10 files")
-        validator2.check(Set(fileIds).count == fileIds.count, "file_ids", "names a file twice")
-        validator2.check(fileIds.allSatisfy(IDs.isPlausible), "file_ids", "holds a malformed id")
-        try validator2.finish()
         // With files, a message may have no text.
         let checked = { (text: String?) throws -> String in
             fileIds.isEmpty || !(text ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? try Self.checkText(text) : ""

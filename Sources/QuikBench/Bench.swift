@@ -16,7 +16,7 @@ import Glibc
 
 /// `quikapp-bench`: the host's figures, each as a ratio to a baseline measured in the same run.
 ///
-///     swift build -c release && .build/release/quikapp-bench [--plugins 50] [--seconds 5] [--events 100000] [--slowloris 5000] [--only slowloris]
+///     swift build -c release && .build/release/quikapp-bench [--plugins 50] [--seconds 5] [--events 100000] [--slowloris 5000] [--file-megabytes 1024] [--only files]
 @main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,7 +4,7 @@ import Testing
 /// The third-party example builds out of tree against the SDK alone and loads into the host.
 @Suite("Third-party example plugin", .timeLimit(.minutes(2)))
 struct ExampleTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let root = Fixtures.packageRoot
     static let package = root + "/Examples/Greeter"
 
     /// Builds the example with its own package (incremental after the first time).

@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import Crypto
 import Foundation
 import NIOCore
 import QuikSDK
@@ -14,7 +13,7 @@ struct FilesTests {
     /// A 1×1 PNG.
     static let png = Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")!
 
-    static func sha256(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
+    static func sha256(_ data: Data) -> String { SignatureV4.sha256(data) }
 
     /// A `multipart/form-data` body with a text part and the `file` part.
     static func form(_ data: Data, filename: String, type: String, boundary: String = "qb\(UUID().uuidString.prefix(8))") -> (Data, String) {
@@ -168,7 +167,7 @@ struct FilesTests {
         }
     }
 
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let root = Fixtures.packageRoot
 
     @Test("a photo uploaded with tuspy, cut off half-way through a chunk and resumed by a new tuspy uploader from the server's offset, arrives whole; posted in a channel, the other member gets message.created with it and fetches its thumbnail, a non-member gets 404", arguments: ["local", "s3"])
     func resumableWithTuspy(store: String) async throws {

@@ -7,7 +7,7 @@ import Testing
 /// `127.0.0.1` is not.
 @Suite("Link previews")
 struct LinkPreviewTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let root = Fixtures.packageRoot
 
     /// Starts the page server; returns its port, its request log and the process.
     static func pages() throws -> (port: Int, log: String, process: Process) {

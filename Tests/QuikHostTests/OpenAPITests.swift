@@ -6,7 +6,7 @@ import Testing
 @Suite("OpenAPI document", .timeLimit(.minutes(5)))
 struct OpenAPITests {
     /// The checkout's root, for the Python tools `scripts/test` installs in `.build-venv`.
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let root = Fixtures.packageRoot
 
     @Test("the document is valid OpenAPI 3.1, and every first-party operation declares its success response and its body")
     func validDocument() async throws {

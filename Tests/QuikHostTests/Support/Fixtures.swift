@@ -2,6 +2,10 @@ import Foundation
 
 /// Where the fixture plugin libraries are: beside the test bundle, in the build folder.
 enum Fixtures {
+    /// The package's folder (the venv, the test clients and the example live under it).
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+
     static let buildDirectory: String = {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: executable).deletingLastPathComponent().path

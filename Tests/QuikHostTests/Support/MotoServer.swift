@@ -5,8 +5,7 @@ import AsyncHTTPClient
 /// A real S3-compatible server for the S3 store's tests: moto's `moto_server`
 /// from the venv `scripts/test` fills, one per test process, stopped at exit.
 enum MotoServer {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().path
+    static let root = Fixtures.packageRoot
     private static let started = Task<String, any Error> { try await start() }
 
     /// The server's endpoint URL, starting it on first use.

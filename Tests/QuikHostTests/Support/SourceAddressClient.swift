@@ -42,16 +42,9 @@ struct SourceAddressClient {
             if count <= 0 { break }
             response += buffer[..<count]
         }
-        let text = String(decoding: response, as: UTF8.self)
-        guard let split = text.range(of: "\r\n\r\n") else { throw TestFailure("no response head: \(text)") }
-        let lines = text[..<split.lowerBound].components(separatedBy: "\r\n")
-        let status = Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
-        var headers: [String: String] = [:]
-        for line in lines.dropFirst() {
-            if let colon = line.firstIndex(of: ":") {
-                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            }
+        guard let (parsed, _) = RawHTTPResponse.parse(response) else {
+            throw TestFailure("no complete response: \(String(decoding: response, as: UTF8.self))")
         }
-        return Reply(status: status, headers: headers, body: String(text[split.upperBound...]))
+        return Reply(status: parsed.status, headers: parsed.headers, body: String(decoding: parsed.body, as: UTF8.self))
     }
 }
