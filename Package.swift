@@ -14,7 +14,7 @@ func fixture(_ name: String, dependencies: [Target.Dependency] = []) -> [Target]
 
 let fixtures = [
     "FixtureEchoV1", "FixtureEchoV2", "FixtureBadABI", "FixtureNoEntry", "FixtureSetupThrows",
-    "FixtureOutsideMount", "FixtureMountClash", "FixtureRogue", "FixtureDependent", "FixtureSlowpoke", "FixtureReplica", "FixtureNotes", "FixtureNotesV2", "FixtureModerator",
+    "FixtureOutsideMount", "FixtureMountClash", "FixtureRogue", "FixtureDependent", "FixtureSlowpoke", "FixtureReplica", "FixtureNotes", "FixtureNotesV2", "FixtureModerator", "FixtureJobs",
 ]
 
 /// The static pieces a fixture links in besides the SDK.

@@ -220,8 +220,8 @@ public final class QuikHost: Sendable {
         let startup = HostStartup { try await self.start(serving: true) }
         var services: [any Service] = []
         if let embedded = core.embedded { services.append(embedded) }
-        // Stopped in reverse order: plugins, then the relay (delivering what they committed), then the bus drains.
-        services += [core.database, core.runtime.bus, core.database.relay, core.manager, limiter, startup]
+        // Stopped in reverse order: jobs, plugins, then the relay (delivering what they committed), then the bus drains.
+        services += [core.database, core.runtime.bus, core.database.relay, core.manager, core.jobs, limiter, startup]
         if configuration.devMode {
             services.append(AfterStartup(startup: startup, service: PluginWatcher(manager: core.manager, configuration: configuration, logger: core.logger)))
         }

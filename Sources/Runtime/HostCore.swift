@@ -33,6 +33,8 @@ package final class HostCore: Sendable {
     package let metrics: HostMetrics
     package let runtime: HostRuntime
     package let manager: PluginManager
+    /// Runs plugins' durable jobs.
+    package let jobs: JobRunner
     package let authenticator: any Authenticator
     package let builtinRoutes: [BuiltinRoute]
     /// The private server, when `database.url` is not set.
@@ -69,6 +71,7 @@ package final class HostCore: Sendable {
             configuration: configuration, database: database, metrics: metrics, bus: bus, realtime: realtime(bus, metrics, logger),
             logger: logger)
         self.manager = PluginManager(runtime: runtime)
+        self.jobs = JobRunner(runtime: runtime)
         self.authenticator = authenticator ?? runtime.tokens
         self.builtinRoutes = builtinRoutes
     }

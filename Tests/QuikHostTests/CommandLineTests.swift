@@ -56,7 +56,7 @@ struct CommandLineTests {
             "plugins:\n  echo:\n    path: \(Fixtures.library("FixtureEchoV1"))\n  dependent:\n    enabled: false\n    path: \(Fixtures.library("FixtureDependent"))\n")
         let listed = try await Self.quikapp(["plugins", "list", "--config", path])
         #expect(listed.status == 0)
-        #expect(listed.output.contains("echo  enabled   v1.0.0  sdk 1.4.0  /api/v1/echo"))
+        #expect(listed.output.contains("echo  enabled   v1.0.0  sdk 1.5.0  /api/v1/echo"))
         #expect(listed.output.contains("dependent  disabled  v1.0.0"))
     }
 

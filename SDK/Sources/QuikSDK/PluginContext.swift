@@ -89,6 +89,12 @@ public protocol PluginContext: Sendable {
     /// The base URL clients reach the deployment at (`server.public_url`), without a
     /// trailing slash, for links in mail and signed URLs; `nil` when not configured. Since SDK 1.4.
     var publicURL: String? { get }
+
+    /// The plugin's durable jobs (in its own database); `nil` without one. Since SDK 1.5.
+    var jobs: (any JobQueue)? { get }
+
+    /// Runs the jobs of `kind` when they fall due, on whichever host claims them. Since SDK 1.5.
+    func onJob(_ kind: String, handler: @escaping JobHandler) throws
 }
 
 extension PluginContext {
@@ -124,6 +130,20 @@ extension PluginContext {
 
     /// Not configured, as on a host older than SDK 1.4.
     public var publicURL: String? { nil }
+
+    /// None, as on a host older than SDK 1.5.
+    public var jobs: (any JobQueue)? { nil }
+
+    /// Refuses, as a host older than SDK 1.5 would.
+    public func onJob(_ kind: String, handler: @escaping JobHandler) throws {
+        throw PluginError(.unavailable, "this host does not run durable jobs")
+    }
+
+    /// The plugin's durable jobs, or `unavailable`.
+    public func requireJobs() throws -> any JobQueue {
+        guard let jobs else { throw PluginError(.unavailable, "this host has no durable jobs for plugin '\(pluginName)'") }
+        return jobs
+    }
 
     /// The deployment's blob storage, or `unavailable`.
     public func requireBlobs() throws -> any BlobStore {

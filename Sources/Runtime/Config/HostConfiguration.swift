@@ -54,6 +54,8 @@ public struct HostConfiguration: Sendable {
     public var rateLimits = RateLimitConfiguration()
     /// Timeouts, head size and the connection cap (`server.connections`).
     public var connections = ConnectionLimits()
+    /// Durable jobs: polling, concurrency, timeouts.
+    public var jobs = JobsConfiguration()
     /// The bearer token that opens `GET /metrics` on the main port (`server.metrics_token`).
     /// Default none: without it (and without ``metricsAddress``) `/metrics` answers 401.
     public var metricsToken: SecretText?

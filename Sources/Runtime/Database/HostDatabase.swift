@@ -111,6 +111,7 @@ package final class HostDatabase: Service, Sendable {
                 _ = try await connection.perform("GRANT ALL PRIVILEGES ON \(quotedSchema).* TO '\(account)'@'\(host)'", [])
             }
             _ = try await connection.perform(Self.outboxTable(in: quotedSchema), [])
+            _ = try await connection.perform(JobTable.create(in: quotedSchema), [])
             if rows.isEmpty {
                 _ = try await connection.perform(
                     "INSERT INTO \(hostSchema).plugin_accounts (plugin, account, secret, created_at) VALUES (?, ?, ?, ?)",

@@ -10,6 +10,8 @@ package struct PluginDatabaseHandle: PluginDatabase {
     package let pool: ConnectionPool
     package let relay: OutboxRelay
     package let deliverOnCommit: Bool
+    /// Rung after a commit that scheduled jobs.
+    package var jobSignal: Doorbell?
 
     /// Attempts of a transaction marked retryable, deadlocks included.
     package static let attempts = 3
@@ -27,7 +29,7 @@ package struct PluginDatabaseHandle: PluginDatabase {
         var attempt = 1
         while true {
             do {
-                let published = try await pool.withConnection { connection -> Bool in
+                let (published, scheduled) = try await pool.withConnection { connection -> (Bool, Bool) in
                     _ = try await connection.perform("START TRANSACTION", [])
                     let transaction = Transaction(connection: connection, plugin: plugin, namespaces: namespaces)
                     do {
@@ -37,9 +39,10 @@ package struct PluginDatabaseHandle: PluginDatabase {
                         if !connection.isBroken { _ = try? await connection.perform("ROLLBACK", []) }
                         throw error
                     }
-                    return transaction.published
+                    return (transaction.published, transaction.scheduledJobs)
                 }
                 if published, deliverOnCommit { relay.wake(plugin) }
+                if scheduled { jobSignal?.ring() }
                 return
             } catch let error as DatabaseError where error.kind == .deadlock && retryOnDeadlock && attempt < Self.attempts {
                 attempt += 1
@@ -56,6 +59,8 @@ package final class Transaction: SQLTransaction, @unchecked Sendable {
     private let namespaces: [String]
     /// Whether a durable event was written; set only by this transaction's own task.
     package private(set) var published = false
+    /// Whether a job was scheduled or moved; the runner is woken after the commit.
+    package private(set) var scheduledJobs = false
 
     package init(connection: MySQLConnection, plugin: String, namespaces: [String]) {
         self.connection = connection
@@ -81,5 +86,9 @@ package final class Transaction: SQLTransaction, @unchecked Sendable {
             [.text(id), .text(topic), .blob(payload), .date(Date())])
         published = true
         return id
+    }
+
+    package var jobs: (any JobQueue)? {
+        JobStore(executor: self) { [self] _ in scheduledJobs = true }
     }
 }

@@ -211,6 +211,7 @@ package final class PluginManager: Service, Sendable {
             database = PluginDatabaseHandle(
                 plugin: loaded.manifest.name, namespaces: loaded.manifest.namespaces, pool: pool, relay: host.relay,
                 deliverOnCommit: host.configuration.outboxDeliversOnCommit)
+            database?.jobSignal = runtime.jobSignal
         }
         let instance = PluginInstance(
             plugin: loaded.plugin, manifest: loaded.manifest, library: loaded.library, settings: loaded.settings, database: database)

@@ -158,3 +158,20 @@ package struct PluginMetricsBridge: PluginMetrics {
         metrics.recorder(label(name), dimensions(labels)).record(value)
     }
 }
+
+extension HostMetrics {
+    /// A plugin's jobs by state (`due`, `running`, `failed`), as last counted.
+    package func jobs(plugin: String, state: String, count: Int) {
+        gauge("quik_jobs", [("plugin", plugin), ("state", state)]).record(count)
+    }
+
+    /// One run of a job ended: `done`, `retry` or `failed`.
+    package func jobRan(plugin: String, kind: String, outcome: String) {
+        counter("quik_job_runs_total", [("plugin", plugin), ("kind", kind), ("outcome", outcome)]).increment()
+    }
+
+    /// How late a job started after it fell due.
+    package func jobDelay(plugin: String, _ delay: Duration) {
+        timer("quik_job_start_delay_seconds", [("plugin", plugin)]).record(duration: delay)
+    }
+}

@@ -165,6 +165,27 @@ package struct HostContext: PluginContext {
         try await runtime.mailer.send(message, from: pluginName)
     }
 
+    package var jobs: (any JobQueue)? {
+        guard let database = instance.database else { return nil }
+        let signal = runtime.jobSignal
+        return JobStore(executor: database) { _ in signal.ring() }
+    }
+
+    package func onJob(_ kind: String, handler: @escaping JobHandler) throws {
+        guard instance.database != nil else {
+            throw PluginError(.forbidden, "plugin '\(pluginName)' has no database for its jobs: set capabilities.database in its manifest")
+        }
+        guard !kind.isEmpty, kind.utf8.count <= JobStore.kindLimit else {
+            throw PluginError(.badRequest, "job kind '\(kind)' must be 1 to \(JobStore.kindLimit) bytes")
+        }
+        try register("job handlers") { registrations throws(PluginError) in
+            guard registrations.jobs[kind] == nil else {
+                throw PluginError(.conflict, "job kind '\(kind)' is registered twice")
+            }
+            registrations.jobs[kind] = handler
+        }
+    }
+
     package func runHook(_ hook: String, payload: Data) async throws -> HookOutcome {
         try await runtime.runHook(hook, payload: payload, from: instance)
     }

@@ -43,6 +43,8 @@ package struct Registrations: Sendable {
     package var subscriptions: [EventBus.Subscription] = []
     package var services: [String: ServiceHandler] = [:]
     package var interceptors: [Interceptor] = []
+    /// Durable job handlers by kind.
+    package var jobs: [String: JobHandler] = [:]
     package var sealed = false
 
     /// Finds the route for `method` and the path segments below the mount.

@@ -17,6 +17,6 @@
  * Version of the SDK, packed as major * 10000 + minor * 100 + patch.
  * The major number changes only with a change that breaks built plugins.
  */
-#define QUIK_SDK_VERSION 10400
+#define QUIK_SDK_VERSION 10500
 
 #endif

@@ -17,6 +17,10 @@ public protocol SQLTransaction: SQLExecutor {
     /// crash. Returns the event's id, which subscribers may use to ignore a redelivery.
     @discardableResult
     func publish(_ topic: String, payload: Data) async throws -> String
+
+    /// The plugin's durable jobs inside this transaction: what is scheduled, moved or
+    /// cancelled here commits or rolls back with it. Since SDK 1.5.
+    var jobs: (any JobQueue)? { get }
 }
 
 /// The plugin's own database: schema `quik_<plugin>`, reached through its own
@@ -42,6 +46,15 @@ extension SQLExecutor {
 }
 
 extension SQLTransaction {
+    /// None, as on a host older than SDK 1.5.
+    public var jobs: (any JobQueue)? { nil }
+
+    /// The jobs of this transaction, or `unavailable`.
+    public func requireJobs() throws -> any JobQueue {
+        guard let jobs else { throw PluginError(.unavailable, "this host has no durable jobs") }
+        return jobs
+    }
+
     /// Publishes `value`, encoded with the contract's encoder, durably with this transaction.
     @discardableResult
     public func publish<T: Encodable>(_ topic: String, _ value: T) async throws -> String {
