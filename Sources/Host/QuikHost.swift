@@ -109,7 +109,7 @@ public final class QuikHost: Sendable {
         try await core.runtime.tokens.prepare()
         try await core.runtime.access.prepare()
         let bus = core.runtime.bus
-        core.database.relay.register(plugin: HostCore.outboxSource, pool: core.database.hostPool) { bus.publish($0) }
+        core.database.relay.register(plugin: HostCore.outboxSource, pool: core.database.hostPool) { bus.publish($0, receipt: $1) }
     }
 
     /// Drains the pools and stops the embedded server if this process owns it.

@@ -160,4 +160,21 @@ struct JobsTests {
             }
         }
     }
+
+    @Test("a durable event counts as delivered only once its subscribers have handled it")
+    func outboxWaitsForSubscribers() async throws {
+        try await TestHost.with(yaml: Self.yaml()) { host in
+            #expect(try await host.client.post("/api/v1/jobs/slow-event").status == 201)
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await host.client.get("/api/v1/jobs/outbox").json()["undelivered"] as? Int == 1)
+            let deadline = ContinuousClock.now + .seconds(10)
+            var undelivered = -1
+            while ContinuousClock.now < deadline {
+                undelivered = try await host.client.get("/api/v1/jobs/outbox").json()["undelivered"] as? Int ?? -1
+                if undelivered == 0 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(undelivered == 0)
+        }
+    }
 }

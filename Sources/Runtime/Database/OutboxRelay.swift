@@ -15,10 +15,12 @@ package final class OutboxRelay: Service, Sendable {
 
     private struct Source: Sendable {
         let pool: ConnectionPool
-        let publish: @Sendable (Event) -> Void
+        let publish: @Sendable (Event, DeliveryReceipt) -> Void
     }
 
     private let pollInterval: Duration
+    /// How long a batch waits for its subscribers before it is marked delivered anyway.
+    private let handlingTimeout: Duration
     private let logger: Logger
     private let sources = Mutex<[String: Source]>([:])
     /// Plugins whose outbox is being delivered now, and those asked for again meanwhile:
@@ -27,14 +29,15 @@ package final class OutboxRelay: Service, Sendable {
     private let wakeups: AsyncStream<String>
     private let wakeup: AsyncStream<String>.Continuation
 
-    package init(pollInterval: Duration, logger: Logger) {
+    package init(pollInterval: Duration, handlingTimeout: Duration = .seconds(10), logger: Logger) {
         self.pollInterval = pollInterval
+        self.handlingTimeout = handlingTimeout
         self.logger = logger
         (wakeups, wakeup) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1024))
     }
 
     /// Starts relaying a plugin's outbox to `publish`.
-    package func register(plugin: String, pool: ConnectionPool, publish: @escaping @Sendable (Event) -> Void) {
+    package func register(plugin: String, pool: ConnectionPool, publish: @escaping @Sendable (Event, DeliveryReceipt) -> Void) {
         sources.withLock { $0[plugin] = Source(pool: pool, publish: publish) }
         wakeup.yield(plugin)
     }
@@ -86,10 +89,18 @@ package final class OutboxRelay: Service, Sendable {
                 ).0
             }
             guard !rows.isEmpty else { return delivered }
+            let receipt = DeliveryReceipt()
             for row in rows {
-                source.publish(Event(
-                    id: row["id"].string ?? "", topic: row["topic"].string ?? "", payload: row["payload"].data ?? Data(),
-                    source: plugin, publishedAt: row["created_at"].date ?? Date()))
+                source.publish(
+                    Event(
+                        id: row["id"].string ?? "", topic: row["topic"].string ?? "", payload: row["payload"].data ?? Data(),
+                        source: plugin, publishedAt: row["created_at"].date ?? Date()),
+                    receipt)
+            }
+            // Marked delivered once every subscriber has handled them: a crash before that delivers them again.
+            // A subscriber slower than `handlingTimeout` is not waited for any longer.
+            if await !receipt.wait(atMost: handlingTimeout) {
+                logger.warning("subscribers still busy with durable events; marking them delivered", metadata: ["plugin": "\(plugin)"])
             }
             // Exactly the rows published: a transaction that took a lower seq may commit later.
             let seqs = rows.map { $0["seq"] }
@@ -128,11 +139,14 @@ package final class OutboxRelay: Service, Sendable {
                     try? await Task.sleep(for: self.pollInterval)
                 }
             }
+            // Each plugin's outbox on its own: one waiting for slow subscribers holds up no other.
             for await plugin in wakeups {
-                do {
-                    try await deliver(plugin)
-                } catch {
-                    logger.warning("outbox delivery failed; will retry", metadata: ["plugin": "\(plugin)", "error": "\(error)"])
+                group.addTask {
+                    do {
+                        try await self.deliver(plugin)
+                    } catch {
+                        self.logger.warning("outbox delivery failed; will retry", metadata: ["plugin": "\(plugin)", "error": "\(error)"])
+                    }
                 }
             }
         }

@@ -27,8 +27,8 @@ package final class EventBus: Service, Sendable {
         let pattern: TopicPattern
         let plugin: String
         let handler: EventHandler
-        let stream: AsyncStream<Event>
-        let continuation: AsyncStream<Event>.Continuation
+        let stream: AsyncStream<Delivery>
+        let continuation: AsyncStream<Delivery>.Continuation
 
         init(id: Int, owner: Int, subscription: Subscription, capacity: Int) {
             self.id = id
@@ -36,8 +36,14 @@ package final class EventBus: Service, Sendable {
             self.pattern = subscription.pattern
             self.plugin = subscription.plugin
             self.handler = subscription.handler
-            (stream, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingOldest(capacity))
+            (stream, continuation) = AsyncStream.makeStream(of: Delivery.self, bufferingPolicy: .bufferingOldest(capacity))
         }
+    }
+
+    /// An event on its way to one subscriber, with the receipt to acknowledge once handled.
+    private struct Delivery: Sendable {
+        let event: Event
+        let receipt: DeliveryReceipt?
     }
 
     private struct State {
@@ -61,12 +67,15 @@ package final class EventBus: Service, Sendable {
         (started, starter) = AsyncStream.makeStream(of: Subscriber.self)
     }
 
-    /// Delivers `event` to every matching subscription without waiting for any of them.
-    package func publish(_ event: Event) {
+    /// Delivers `event` to every matching subscription without waiting for any of them;
+    /// each acknowledges `receipt` once its handler has returned.
+    package func publish(_ event: Event, receipt: DeliveryReceipt? = nil) {
         let targets = state.withLock { $0.subscribers.filter { $0.pattern.matches(event.topic) } }
         metrics.eventPublished(topic: event.topic)
+        receipt?.expect(targets.count)
         for subscriber in targets {
-            if case .dropped = subscriber.continuation.yield(event) {
+            if case .dropped = subscriber.continuation.yield(Delivery(event: event, receipt: receipt)) {
+                receipt?.acknowledge()
                 metrics.eventDropped(plugin: subscriber.plugin)
                 logger.warning(
                     "event dropped: subscriber queue full",
@@ -122,8 +131,9 @@ package final class EventBus: Service, Sendable {
                     consumers.value.add(1, ordering: .acquiringAndReleasing)
                     group.addTask {
                         defer { consumers.value.subtract(1, ordering: .acquiringAndReleasing) }
-                        for await event in subscriber.stream {
-                            await subscriber.handler(event)
+                        for await delivery in subscriber.stream {
+                            await subscriber.handler(delivery.event)
+                            delivery.receipt?.acknowledge()
                         }
                     }
                 }

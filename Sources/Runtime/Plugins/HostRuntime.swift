@@ -128,7 +128,7 @@ package final class HostRuntime: Sendable {
         bus.replace(owner: previous?.id, with: instance.id, subscriptions: registrations.subscriptions)
         if let handle = instance.database {
             let bus = self.bus
-            database.relay.register(plugin: instance.name, pool: handle.pool) { bus.publish($0) }
+            database.relay.register(plugin: instance.name, pool: handle.pool) { bus.publish($0, receipt: $1) }
         }
     }
 

@@ -88,6 +88,19 @@ final class JobsPlugin: QuikPlugin {
             return try .json(runs)
         }
 
+        // A durable event whose only subscriber takes a second and a half over it.
+        try context.addRoute(.post, "/slow-event", options: open) { _ in
+            let id = try await database.transaction { try await $0.publish("jobs.slow", payload: Data("{}".utf8)) }
+            return try .json(["event_id": id], status: 201)
+        }
+        try context.addRoute(.get, "/outbox", options: open) { _ in
+            let rows = try await database.query("SELECT COUNT(*) AS n FROM _quik_outbox WHERE delivered_at IS NULL")
+            return try .json(["undelivered": rows.first?["n"].int ?? -1])
+        }
+        try context.subscribe("jobs.slow") { _ in
+            try? await Task.sleep(for: .milliseconds(1500))
+        }
+
         @Sendable func record(_ job: Job) async throws {
             try await database.execute(
                 "INSERT INTO runs (job_id, job_key, attempt, payload, host, due_at, ran_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
