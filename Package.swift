@@ -41,6 +41,8 @@ let plugins: [(product: String, target: String, folder: String, dependencies: [T
         "files", "FilesPlugin", "Files",
         ["CVips", .product(name: "Crypto", package: "swift-crypto"), .product(name: "MultipartKit", package: "multipart-kit")]
     ),
+    ("bookmarks", "BookmarksPlugin", "Bookmarks", []),
+    ("polls", "PollsPlugin", "Polls", []),
 ]
 
 let package = Package(

@@ -27,11 +27,15 @@ struct Message: Codable, Sendable {
     var pinned: Bool
     var editedAt: Date?
     var createdAt: Date
+    /// The poll the message carries (the polls plugin keeps its votes), or `nil`.
+    var poll: Poll? = nil
 
-    static let columns = "id, channel_id, author_id, text, thread_root_id, reply_count, last_reply_at, pinned, edited_at, created_at, previews_json"
+    static let columns =
+        "id, channel_id, author_id, text, thread_root_id, reply_count, last_reply_at, pinned, edited_at, created_at, previews_json, poll_json"
 
     init(row: SQLRow, reactions: [Reaction], mentions: [String], files: [FileSummary] = []) {
         self.files = files
+        poll = row["poll_json"].string.flatMap { try? JSONDecoder.quik.decode(Poll.self, from: Data($0.utf8)) }
         previews = row["previews_json"].string.flatMap { try? JSONDecoder.quik.decode([LinkPreview].self, from: Data($0.utf8)) } ?? []
         id = row["id"].string ?? ""
         channelId = row["channel_id"].string ?? ""
@@ -50,9 +54,10 @@ struct Message: Codable, Sendable {
     /// A message just posted: no replies, reactions, pin or edit yet.
     init(
         id: String, channelId: String, authorId: String, text: String, threadRootId: String?, createdAt: Date, mentions: [String],
-        files: [FileSummary] = []
+        files: [FileSummary] = [], poll: Poll? = nil
     ) {
         self.files = files
+        self.poll = poll
         self.id = id
         self.channelId = channelId
         self.authorId = authorId
@@ -69,6 +74,7 @@ struct Message: Codable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case id, channelId, authorId, text, threadRootId, replyCount, lastReplyAt, reactions, mentions, files, previews, pinned, editedAt, createdAt
+        case poll
     }
 
     /// Writes every field, `null`s included, so clients see one fixed shape.
@@ -88,6 +94,7 @@ struct Message: Codable, Sendable {
         try container.encode(pinned, forKey: .pinned)
         try container.encode(editedAt, forKey: .editedAt)
         try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(poll, forKey: .poll)
     }
 
     /// What `encode(to:)` writes: every key, `null` where there is no value (the synthesized decoding would call them optional).
@@ -97,9 +104,41 @@ struct Message: Codable, Sendable {
             "thread_root_id": APISchema.string.orNull.described("The thread's root, for a reply"), "reply_count": .integer(minimum: 0),
             "last_reply_at": APISchema.dateTime.orNull, "reactions": .array(.decoding(Reaction.self)), "mentions": .array(.string),
             "files": .array(FileSummary.schema), "previews": .array(LinkPreview.schema), "pinned": .boolean, "edited_at": APISchema.dateTime.orNull, "created_at": .dateTime,
+            "poll": Poll.schema.orNull.described("The poll the message carries (plugin polls), or null"),
         ]
         return .object(properties, required: Array(properties.keys))
     }()
+}
+
+/// A message's poll as clients see it: `{question, options: [{id, text, votes, user_ids}], multiple, anonymous, closed}`.
+/// The polls plugin computes it from its votes and hands it over whole (`message.post`, `message.set_poll`).
+struct Poll: Codable, Sendable, Equatable {
+    struct Option: Codable, Sendable, Equatable {
+        var id: String
+        var text: String
+        var votes: Int
+        /// Who voted for it, in the order they did; `[]` when the poll is anonymous.
+        var userIds: [String]
+    }
+
+    var question: String
+    var options: [Option]
+    var multiple: Bool
+    var anonymous: Bool
+    var closed: Bool
+
+    static let schema = MessageSchemas.poll
+
+    /// The poll in `data`, or `validation_failed` naming `poll`.
+    static func decoded(_ data: Data) throws -> Poll {
+        guard let poll = try? JSONDecoder.quik.decode(Poll.self, from: data) else {
+            throw PluginError(.validationFailed, "poll is not a poll object", details: ["poll": "malformed"])
+        }
+        return poll
+    }
+
+    /// The text stored in `poll_json`.
+    func stored() throws -> String { String(decoding: try JSONEncoder.quik.encode(self), as: UTF8.self) }
 }
 
 /// `{message_id, channel_id, emoji, user_id}` for `reaction.*` events.

@@ -92,6 +92,10 @@ public final class MessagePlugin: QuikPlugin {
                 )
                 """,
             ]),
+            // The poll a message carries, as the polls plugin last computed it (its votes live there).
+            Migration(version: 5, name: "message_polls", statements: [
+                "ALTER TABLE messages ADD COLUMN poll_json MEDIUMTEXT NULL"
+            ]),
         ]
     }
 
@@ -159,6 +163,28 @@ public final class MessagePlugin: QuikPlugin {
 
         try context.provideService("thread") { call in
             try JSONEncoder.quik.encode(try await store.thread(try JSONDecoder.quik.decode(ThreadQuery.self, from: call.payload)))
+        }
+        // Posting for another plugin (scheduled messages, polls): the ordinary path, as the user.
+        try context.provideService("post") { call in
+            let request = try call.decode(PostAsUser.self)
+            guard IDs.isPlausible(request.userId) else {
+                throw PluginError(.validationFailed, "user_id is malformed", details: ["user_id": "malformed"])
+            }
+            let poll = try request.poll.map(Poll.decoded)
+            let body = PostBody(
+                channelId: request.channelId, text: request.text, threadRootId: request.threadRootId, clientMsgId: request.clientMsgId,
+                fileIds: request.fileIds)
+            let (message, created) = try await store.post(body, principal: Principal(userId: request.userId, roles: ["user"]), poll: poll)
+            return try JSONEncoder.quik.encode(PostedMessage(message: try JSONEncoder.quik.encode(message), created: created))
+        }
+        // Which messages a user may read now (bookmarks, search, reminders).
+        try context.provideService("visible") { call in
+            try JSONEncoder.quik.encode(try await store.visible(try call.decode(VisibleMessagesQuery.self)))
+        }
+        // The polls plugin's results, shown with the message and told as message.updated.
+        try context.provideService("set_poll") { call in
+            let message = try await store.setPoll(try call.decode(SetPoll.self))
+            return try JSONEncoder.quik.encode(PostedMessage(message: try JSONEncoder.quik.encode(message), created: false))
         }
 
         for topic in ["channel.member_joined", "channel.member_left"] {

@@ -67,6 +67,40 @@ struct MessageStore: Sendable {
         return (message, reply)
     }
 
+    /// The messages of `ids` that `userId` may read now, in the order asked, each once, with its workspace.
+    func visible(_ query: VisibleMessagesQuery) async throws -> VisibleMessages {
+        guard query.messageIds.count <= 1000 else {
+            throw PluginError(.validationFailed, "at most 1000 message ids a call", details: ["message_ids": "too many"])
+        }
+        var seen = Set<String>()
+        let ids = query.messageIds.filter { IDs.isPlausible($0) && seen.insert($0).inserted }
+        var found: [String: Message] = [:]
+        for start in stride(from: 0, to: ids.count, by: 200) {
+            let chunk = Array(ids[start..<min(start + 200, ids.count)])
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+            let rows = try await database.query(
+                "SELECT \(Message.columns) FROM messages WHERE id IN (\(marks)) AND deleted_at IS NULL", chunk.map(SQLValue.text))
+            for message in try await hydrate(rows) { found[message.id] = message }
+        }
+        var channels: [String: ChannelAccessReply] = [:]
+        var visible: [VisibleMessage] = []
+        for id in ids {
+            guard let message = found[id] else { continue }
+            let reply: ChannelAccessReply
+            if let known = channels[message.channelId] {
+                reply = known
+            } else {
+                reply = try await access.access(message.channelId, query.userId)
+                channels[message.channelId] = reply
+            }
+            guard reply.visible else { continue }
+            visible.append(
+                VisibleMessage(
+                    messageId: id, channelId: message.channelId, workspaceId: reply.workspaceId ?? "", message: try JSONEncoder.quik.encode(message)))
+        }
+        return VisibleMessages(messages: visible)
+    }
+
     func list(channelId: String?, before: String?, after: String?, limit: Int, principal: Principal) async throws -> ListResponse<Message> {
         guard let channelId, IDs.isPlausible(channelId) else {
             throw PluginError(.validationFailed, "channel_id is required", details: ["channel_id": "is required"])
@@ -134,7 +168,8 @@ struct MessageStore: Sendable {
     }
 
     /// Posts a message; returns it and whether it is new (a repeated `client_msg_id` returns the first).
-    func post(_ body: PostBody, principal: Principal) async throws -> (Message, created: Bool) {
+    /// `poll` (from the polls plugin, through `message.post`) is stored with it.
+    func post(_ body: PostBody, principal: Principal, poll: Poll? = nil) async throws -> (Message, created: Bool) {
         let fileIds = body.fileIds ?? []
         var validator = Validator()
         validator.check(IDs.isPlausible(body.channelId ?? ""), "channel_id", "is required")
@@ -178,10 +213,13 @@ struct MessageStore: Sendable {
         do {
             let message = try await database.transaction(retryOnDeadlock: true) { transaction -> Message in
                 try await transaction.execute(
-                    "INSERT INTO messages (id, channel_id, author_id, text, thread_root_id, client_msg_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    """
+                    INSERT INTO messages (id, channel_id, author_id, text, thread_root_id, client_msg_id, created_at, poll_json)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
                     [
                         .text(id), .text(channelId), .text(principal.userId), .text(text), body.threadRootId.map(SQLValue.text) ?? .null,
-                        body.clientMsgId.map(SQLValue.text) ?? .null, .date(now),
+                        body.clientMsgId.map(SQLValue.text) ?? .null, .date(now), try poll.map { .text(try $0.stored()) } ?? .null,
                     ])
                 for (position, user) in mentions.enumerated() {
                     try await transaction.execute(
@@ -198,7 +236,7 @@ struct MessageStore: Sendable {
                 }
                 let message = Message(
                     id: id, channelId: channelId, authorId: principal.userId, text: text, threadRootId: body.threadRootId, createdAt: now,
-                    mentions: mentions, files: files)
+                    mentions: mentions, files: files, poll: poll)
                 try await transaction.publish("message.created", message)
                 return message
             }
@@ -369,6 +407,28 @@ struct MessageStore: Sendable {
             await context.send(
                 try RealtimeEvent(topic: add ? "reaction.added" : "reaction.removed", value: event), to: .group(Self.group(message.channelId)))
         }
+        return fresh
+    }
+
+    /// Replaces a message's poll and tells the channel (`message.updated`, durably with the change).
+    /// The same poll again changes nothing and tells no one, so a caller may repeat it safely.
+    func setPoll(_ request: SetPoll) async throws -> Message {
+        let poll = try Poll.decoded(request.poll)
+        guard let message = try await message(request.messageId) else { throw PluginError(.notFound, "no such message") }
+        let stored = try poll.stored()
+        let (fresh, changed) = try await database.transaction(retryOnDeadlock: true) { transaction -> (Message, Bool) in
+            // The row lock orders concurrent replacements: each is told in the order it committed.
+            let rows = try await transaction.query(
+                "SELECT \(Message.columns) FROM messages WHERE id = ? AND deleted_at IS NULL FOR UPDATE", [.text(request.messageId)])
+            guard let row = rows.first else { throw PluginError(.notFound, "no such message") }
+            var fresh = Message(row: row, reactions: message.reactions, mentions: message.mentions, files: message.files)
+            guard fresh.poll != poll else { return (fresh, false) }
+            try await transaction.execute("UPDATE messages SET poll_json = ? WHERE id = ?", [.text(stored), .text(request.messageId)])
+            fresh.poll = poll
+            try await transaction.publish("message.updated", fresh)
+            return (fresh, true)
+        }
+        if changed { try await announce("message.updated", fresh) }
         return fresh
     }
 

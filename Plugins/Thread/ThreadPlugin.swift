@@ -54,6 +54,7 @@ public final class ThreadPlugin: QuikPlugin {
             "id": .string, "channel_id": .string, "author_id": .string, "text": .string, "thread_root_id": APISchema.string.orNull,
             "reply_count": .integer(minimum: 0), "last_reply_at": APISchema.dateTime.orNull, "reactions": .array(reaction),
             "mentions": .array(.string), "pinned": .boolean, "edited_at": APISchema.dateTime.orNull, "created_at": .dateTime,
+            "poll": MessageSchemas.poll.orNull,
         ]
         let message = APISchema.object(fields, required: Array(fields.keys))
         return .object(
