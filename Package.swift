@@ -41,6 +41,7 @@ let plugins: [(product: String, target: String, folder: String, dependencies: [T
         "files", "FilesPlugin", "Files",
         ["CVips", .product(name: "Crypto", package: "swift-crypto"), .product(name: "MultipartKit", package: "multipart-kit")]
     ),
+    ("search", "SearchPlugin", "Search", []),
     ("bookmarks", "BookmarksPlugin", "Bookmarks", []),
     ("polls", "PollsPlugin", "Polls", []),
 ]

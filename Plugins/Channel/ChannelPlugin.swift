@@ -142,6 +142,10 @@ public final class ChannelPlugin: QuikPlugin {
             try JSONEncoder.quik.encode(try await store.access(try JSONDecoder.quik.decode(ChannelAccessQuery.self, from: call.payload)))
         }
 
+        try context.provideService("readable") { call in
+            try JSONEncoder.quik.encode(try await store.readable(try JSONDecoder.quik.decode(ReadableChannelsQuery.self, from: call.payload)))
+        }
+
         try context.subscribe("message.created") { event in
             guard let message = try? JSONDecoder.quik.decode(MessageEvent.self, from: event.payload) else { return }
             try? await store.recordMessage(message)

@@ -104,6 +104,23 @@ struct ChannelStore: Sendable {
         return channels
     }
 
+    /// `channel.readable`: what a user may read in a workspace now.
+    func readable(_ query: ReadableChannelsQuery) async throws -> ReadableChannels {
+        guard IDs.isPlausible(query.workspaceId), let role = try await role(of: query.userId, in: query.workspaceId) else {
+            return ReadableChannels(workspaceRole: nil, channels: [])
+        }
+        let rows = try await database.query(
+            """
+            \(Self.select)
+            LEFT JOIN channel_members me ON me.channel_id = c.id AND me.user_id = ?
+            WHERE c.workspace_id = ? AND (me.user_id IS NOT NULL OR (c.kind = 'public' AND ?))
+            """, [.text(query.userId), .text(query.workspaceId), .int(role == "guest" ? 0 : 1)])
+        let channels = rows.map(Channel.init(row:)).map {
+            ReadableChannel(id: $0.id, name: $0.name, kind: $0.kind, topic: $0.topic, archived: $0.archived, memberCount: $0.memberCount)
+        }
+        return ReadableChannels(workspaceRole: role, channels: channels)
+    }
+
     // MARK: Creating
 
     static func checkName(_ name: String, into validator: inout Validator) {

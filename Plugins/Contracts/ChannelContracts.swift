@@ -41,3 +41,45 @@ public struct ChannelMemberChange: Codable, Sendable {
         self.actor = actor
     }
 }
+
+/// `channel.readable`: the channels of a workspace a user may read now (public ones
+/// unless a guest, and the private and direct ones they belong to), archived included.
+public struct ReadableChannelsQuery: Codable, Sendable {
+    public var workspaceId: String
+    public var userId: String
+
+    public init(workspaceId: String, userId: String) {
+        self.workspaceId = workspaceId
+        self.userId = userId
+    }
+}
+
+/// One channel of `channel.readable`.
+public struct ReadableChannel: Codable, Sendable {
+    public var id: String
+    public var name: String
+    public var kind: String
+    public var topic: String
+    public var archived: Bool
+    public var memberCount: Int
+
+    public init(id: String, name: String, kind: String, topic: String, archived: Bool, memberCount: Int) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.topic = topic
+        self.archived = archived
+        self.memberCount = memberCount
+    }
+}
+
+/// The reply of `channel.readable`; `workspaceRole` `nil` when the user is not in the workspace (and no channels).
+public struct ReadableChannels: Codable, Sendable {
+    public var workspaceRole: String?
+    public var channels: [ReadableChannel]
+
+    public init(workspaceRole: String?, channels: [ReadableChannel]) {
+        self.workspaceRole = workspaceRole
+        self.channels = channels
+    }
+}

@@ -93,3 +93,49 @@ public struct AttachedFiles: Codable, Sendable {
         self.fileIds = fileIds
     }
 }
+
+/// `files.find`: files of a workspace a user may read (theirs, or in a message of one of
+/// `readableChannelIds`) whose name holds every one of `words` and none of `excluded`, newest first.
+public struct FileSearchQuery: Codable, Sendable {
+    public var workspaceId: String
+    public var userId: String
+    public var readableChannelIds: [String]
+    public var words: [String]
+    public var excluded: [String]
+    /// Only files uploaded by one of these, when not `nil`.
+    public var uploaderIds: [String]?
+    /// Only files in messages of one of these channels, when not `nil`.
+    public var channelIds: [String]?
+    public var createdFrom: Date?
+    public var createdBefore: Date?
+    public var limit: Int
+    public var cursor: String?
+
+    public init(
+        workspaceId: String, userId: String, readableChannelIds: [String], words: [String], excluded: [String], uploaderIds: [String]?,
+        channelIds: [String]?, createdFrom: Date?, createdBefore: Date?, limit: Int, cursor: String?
+    ) {
+        self.workspaceId = workspaceId
+        self.userId = userId
+        self.readableChannelIds = readableChannelIds
+        self.words = words
+        self.excluded = excluded
+        self.uploaderIds = uploaderIds
+        self.channelIds = channelIds
+        self.createdFrom = createdFrom
+        self.createdBefore = createdBefore
+        self.limit = limit
+        self.cursor = cursor
+    }
+}
+
+/// The reply of `files.find`.
+public struct FileSearchReply: Codable, Sendable {
+    public var files: [FileSummary]
+    public var nextCursor: String?
+
+    public init(files: [FileSummary], nextCursor: String?) {
+        self.files = files
+        self.nextCursor = nextCursor
+    }
+}

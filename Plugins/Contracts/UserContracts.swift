@@ -23,3 +23,37 @@ public struct DeactivationRequest: Codable, Sendable {
         self.actor = actor
     }
 }
+
+/// `user.lookup`: people by id or by display name (compared without case or accents).
+public struct UserLookup: Codable, Sendable {
+    public var userIds: [String]
+    public var displayNames: [String]
+
+    public init(userIds: [String] = [], displayNames: [String] = []) {
+        self.userIds = userIds
+        self.displayNames = displayNames
+    }
+}
+
+/// One person found by `user.lookup`.
+public struct UserSummary: Codable, Sendable {
+    public var id: String
+    public var displayName: String
+    /// An IANA zone name; `UTC` when unset.
+    public var timezone: String
+
+    public init(id: String, displayName: String, timezone: String) {
+        self.id = id
+        self.displayName = displayName
+        self.timezone = timezone
+    }
+}
+
+/// The reply of `user.lookup`.
+public struct UserLookupReply: Codable, Sendable {
+    public var users: [UserSummary]
+
+    public init(users: [UserSummary]) {
+        self.users = users
+    }
+}

@@ -236,6 +236,60 @@ final class FileService: Sendable {
         return ListResponse(fetched: kept, limit: page.limit) { $0.id }
     }
 
+    /// `files.find`: what the search plugin asks for `GET /search/files`.
+    func find(_ query: FileSearchQuery) async throws -> FileSearchReply {
+        var conditions = ["workspace_id = ?"]
+        var values: [SQLValue] = [.text(query.workspaceId)]
+        func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
+        let readable = query.readableChannelIds.filter(IDs.isPlausible)
+        if readable.isEmpty {
+            conditions.append("uploader_id = ?")
+        } else {
+            conditions.append("(uploader_id = ? OR id IN (SELECT file_id FROM file_messages WHERE channel_id IN (\(placeholders(readable.count)))))")
+        }
+        values.append(.text(query.userId))
+        values += readable.map(SQLValue.text)
+        for word in query.words {
+            conditions.append("name LIKE ?")
+            values.append(.text("%" + Self.likeEscaped(word) + "%"))
+        }
+        for word in query.excluded {
+            conditions.append("name NOT LIKE ?")
+            values.append(.text("%" + Self.likeEscaped(word) + "%"))
+        }
+        if let uploaders = query.uploaderIds {
+            guard !uploaders.isEmpty else { return FileSearchReply(files: [], nextCursor: nil) }
+            conditions.append("uploader_id IN (\(placeholders(uploaders.count)))")
+            values += uploaders.map(SQLValue.text)
+        }
+        if let channels = query.channelIds {
+            guard !channels.isEmpty else { return FileSearchReply(files: [], nextCursor: nil) }
+            conditions.append("id IN (SELECT file_id FROM file_messages WHERE channel_id IN (\(placeholders(channels.count))))")
+            values += channels.map(SQLValue.text)
+        }
+        if let from = query.createdFrom {
+            conditions.append("created_at >= ?")
+            values.append(.date(from))
+        }
+        if let before = query.createdBefore {
+            conditions.append("created_at < ?")
+            values.append(.date(before))
+        }
+        if let cursor = query.cursor {
+            conditions.append("id < ?")
+            values.append(.text(cursor))
+        }
+        let limit = min(max(query.limit, 1), 200)
+        let rows = try await database.query(
+            "SELECT \(FileRecord.columns) FROM files WHERE \(conditions.joined(separator: " AND ")) ORDER BY id DESC LIMIT \(limit + 1)", values)
+        let files = rows.prefix(limit).map(FileRecord.init(row:))
+        return FileSearchReply(files: Array(files), nextCursor: rows.count > limit ? files.last?.id : nil)
+    }
+
+    private static func likeEscaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+    }
+
     // MARK: Signed links
 
     func signature(_ id: String, _ variant: String, _ expires: Int) -> String {

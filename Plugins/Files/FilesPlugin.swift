@@ -116,6 +116,10 @@ public final class FilesPlugin: QuikPlugin {
             let query = try JSONDecoder.quik.decode(AttachableQuery.self, from: call.payload)
             return try JSONEncoder.quik.encode(AttachableReply(files: try await service.attachable(query)))
         }
+        try context.provideService("find") { call in
+            guard call.caller == "search" else { throw PluginError(.forbidden, "only the search plugin searches files this way") }
+            return try JSONEncoder.quik.encode(try await service.find(try JSONDecoder.quik.decode(FileSearchQuery.self, from: call.payload)))
+        }
         try context.provideService("attached") { call in
             guard call.caller == "message" else { throw PluginError(.forbidden, "only the message plugin attaches files") }
             try await service.recordAttached(try JSONDecoder.quik.decode(AttachedFiles.self, from: call.payload))

@@ -43,6 +43,22 @@ struct UserDirectory: Sendable {
         }
     }
 
+    /// `user.lookup`: people by id, or by display name compared word by word without case or accents.
+    func lookup(_ request: UserLookup) async throws -> UserLookupReply {
+        let ids = Array(request.userIds.filter(IDs.isPlausible).prefix(200))
+        let names = Array(request.displayNames.prefix(50)).map(SearchKey.nameWords).filter { !$0.isEmpty }
+        guard !ids.isEmpty || !names.isEmpty else { return UserLookupReply(users: []) }
+        var conditions: [String] = []
+        if !ids.isEmpty { conditions.append("id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ", ")))") }
+        if !names.isEmpty { conditions.append("name_words IN (\(Array(repeating: "?", count: names.count).joined(separator: ", ")))") }
+        let rows = try await database.query(
+            "SELECT id, display_name, timezone FROM profiles WHERE \(conditions.joined(separator: " OR ")) LIMIT 1000",
+            ids.map(SQLValue.text) + names.map(SQLValue.text))
+        return UserLookupReply(users: rows.map {
+            UserSummary(id: $0["id"].string ?? "", displayName: $0["display_name"].string ?? "", timezone: $0["timezone"].string ?? "UTC")
+        })
+    }
+
     /// System admins see everyone; others themselves and the people they share a workspace with.
     private static func seesEveryone(_ viewer: Principal) -> Bool { viewer.roles.contains("admin") }
 

@@ -94,6 +94,9 @@ public final class UserPlugin: QuikPlugin {
             }
         }
 
+        try context.provideService("lookup") { call in
+            try JSONEncoder.quik.encode(try await directory.lookup(try JSONDecoder.quik.decode(UserLookup.self, from: call.payload)))
+        }
         try context.provideService("list") { call in
             guard call.caller == "admin" else { throw PluginError(.forbidden, "only the admin plugin lists users this way") }
             let request = try JSONDecoder.quik.decode(UserListRequest.self, from: call.payload)
