@@ -42,6 +42,8 @@ let plugins: [(product: String, target: String, folder: String, dependencies: [T
         ["CVips", .product(name: "Crypto", package: "swift-crypto"), .product(name: "MultipartKit", package: "multipart-kit")]
     ),
     ("search", "SearchPlugin", "Search", []),
+    ("reminders", "RemindersPlugin", "Reminders", []),
+    ("scheduled", "ScheduledPlugin", "Scheduled", []),
     ("bookmarks", "BookmarksPlugin", "Bookmarks", []),
     ("polls", "PollsPlugin", "Polls", []),
 ]
