@@ -85,10 +85,11 @@ struct BookmarkStore: Sendable {
         var position: (Date, String)? = nil
         if let cursor = page.cursor {
             let parts = cursor.split(separator: ".", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let millis = Int64(parts[0]), millis >= 0, millis < 1_000_000_000_000_000, IDs.isPlausible(parts[1]) else {
+            guard parts.count == 2, parts[0].count <= 15, let millis = Int64(parts[0]), millis >= 0, IDs.isPlausible(parts[1]) else {
                 throw PluginError(.badRequest, "cursor is not one this list gave", details: ["cursor": "malformed"])
             }
-            position = (Date(timeIntervalSince1970: Double(millis) / 1000), parts[1])
+            // Past the last time DATETIME holds (9999-12-31) means "from the start".
+            position = (Date(timeIntervalSince1970: Double(min(millis, Self.latestMillis)) / 1000), parts[1])
         }
 
         var items: [Item] = []
@@ -135,6 +136,9 @@ struct BookmarkStore: Sendable {
         body.append(Data("}".utf8))
         return PluginResponse(status: 200, headers: ["content-type": "application/json; charset=utf-8"], body: body)
     }
+
+    /// 9999-12-31T23:59:59.999Z, the last time a DATETIME holds.
+    static let latestMillis: Int64 = 253_402_300_799_999
 
     static func cursor(_ at: Date, _ id: String) -> String {
         "\(Int64((at.timeIntervalSince1970 * 1000).rounded())).\(id)"

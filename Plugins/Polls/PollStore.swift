@@ -109,9 +109,18 @@ struct PollStore: Sendable {
         validator.check(Self.optionsAllowed.contains(options.count), "options", "must list 2 to 10 options")
         validator.check(options.allSatisfy { !$0.isEmpty }, "options", "an option is empty")
         for option in raw { validator.check(option, "options", atMost: Self.maximumOption) }
-        validator.check(Set(options.map { $0.lowercased() }).count == options.count, "options", "must be distinct")
         if let root = body.threadRootId { validator.check(IDs.isPlausible(root), "thread_root_id", "is malformed") }
         try validator.finish()
+        // The channel before what its schema cannot say (distinct options): a poll for a channel the
+        // caller cannot post in is refused as such (404, 403, 409), as `message.post` would.
+        let access = try await context.call(
+            "channel", "access", ChannelAccessQuery(channelId: body.channelId!, userId: userId), as: ChannelAccessReply.self)
+        guard access.visible else { throw PluginError(.notFound, "no such channel") }
+        guard access.member else { throw PluginError(.forbidden, "only members post in this channel") }
+        guard !access.archived else { throw PluginError(.conflict, "the channel is archived") }
+        var distinct = Validator()
+        distinct.check(Set(options.map { $0.lowercased() }).count == options.count, "options", "must be distinct")
+        try distinct.finish()
 
         let pollId = IDs.make("P")
         let multiple = body.multiple ?? false
@@ -162,8 +171,9 @@ struct PollStore: Sendable {
             throw PluginError(.internalError, "the message plugin answered without a message id")
         }
         try await database.execute(
-            "UPDATE polls SET message_id = ?, needs_sync = 0 WHERE id = ? AND version = 1", [.text(messageId), .text(pollId)])
-        return posted.message
+            "UPDATE polls SET message_id = ?, needs_sync = 0 WHERE id = ? AND message_id IS NULL", [.text(messageId), .text(pollId)])
+        // A repeat (the sweep finishing a creation) hands over the poll as it is now.
+        return posted.created ? posted.message : try await sync(pollId)
     }
 
     // MARK: Changing

@@ -124,8 +124,10 @@ struct CreateBody: Decodable {
                 "channel_id": id,
                 "question": APISchema.string(minLength: 1, maxLength: PollStore.maximumQuestion, pattern: Checks.notBlankPattern)
                     .described("Also the message's text"),
-                "options": APISchema.array(option, minItems: 2, maxItems: 10)
-                    .described("2 to 10 options, distinct (compared without surrounding space and case)"),
+                // uniqueItems says what JSON Schema can; the check also ignores surrounding space and case.
+                "options": APISchema(
+                    json: #"{"type":"array","items":\#(option.json),"minItems":2,"maxItems":10,"uniqueItems":true}"#
+                ).described("2 to 10 options, distinct (compared without surrounding space and case)"),
                 "multiple": APISchema.boolean.described("Whether a vote may choose several options; false by default"),
                 "anonymous": APISchema.boolean.described("Whether user_ids stay []; false by default"),
                 "thread_root_id": id.described("Post the poll as a reply in this thread"),
