@@ -1,8 +1,44 @@
 import Foundation
 import Testing
 
-/// Messaging steps as a client takes them, on top of ``IdentityHost``.
-extension IdentityHost {
+/// A client of a running host: one in this process (``IdentityHost``) or a `quikapp serve` child (``RemoteChat``).
+protocol ChatDriver {
+    var client: TestClient { get }
+    var port: Int { get }
+}
+
+extension IdentityHost: ChatDriver {
+    var port: Int { test.port }
+}
+
+/// The client side of a `quikapp serve` child process on `port`.
+struct RemoteChat: ChatDriver {
+    let client: TestClient
+    let port: Int
+
+    init(port: Int) {
+        self.port = port
+        client = TestClient(port: port)
+    }
+}
+
+/// Messaging steps as a client takes them.
+extension ChatDriver {
+    typealias Account = IdentityHost.Account
+
+    /// Registers a new account and returns its tokens.
+    func register(_ name: String, displayName: String? = nil, password: String = "correct horse battery") async throws -> Account {
+        let email = "\(name)-\(UUID().uuidString.prefix(8))@example.com".lowercased()
+        let reply = try await client.post(
+            "/api/v1/auth/register", json: #"{"email":"\#(email)","password":"\#(password)","display_name":"\#(displayName ?? name)"}"#)
+        guard reply.status == 201 else { throw TestFailure("register \(name): \(reply.status) \(reply.text)") }
+        let body = try reply.json()
+        let user = body["user"] as? [String: Any] ?? [:]
+        return Account(
+            id: user["id"] as? String ?? "", email: email, password: password, access: body["access_token"] as? String ?? "",
+            refresh: body["refresh_token"] as? String ?? "")
+    }
+
     func json(_ reply: TestClient.Reply, _ status: Int, _ what: String) throws -> [String: Any] {
         guard reply.status == status else { throw TestFailure("\(what): \(reply.status) \(reply.text)") }
         return try reply.json()
@@ -45,7 +81,7 @@ extension IdentityHost {
     }
 
     func socket(_ account: Account) async throws -> TestSocket {
-        let socket = TestSocket(port: test.port, token: account.access)
+        let socket = TestSocket(port: port, token: account.access)
         try await socket.waitFor("hello") { $0["type"] as? String == "hello" }
         return socket
     }

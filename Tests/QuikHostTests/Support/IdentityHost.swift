@@ -88,19 +88,6 @@ struct IdentityHost {
         var refresh: String
     }
 
-    /// Registers a new account and returns its tokens.
-    func register(_ name: String, displayName: String? = nil, password: String = "correct horse battery") async throws -> Account {
-        let email = "\(name)-\(UUID().uuidString.prefix(8))@example.com".lowercased()
-        let reply = try await client.post(
-            "/api/v1/auth/register", json: #"{"email":"\#(email)","password":"\#(password)","display_name":"\#(displayName ?? name)"}"#)
-        guard reply.status == 201 else { throw TestFailure("register \(name): \(reply.status) \(reply.text)") }
-        let body = try reply.json()
-        let user = body["user"] as? [String: Any] ?? [:]
-        return Account(
-            id: user["id"] as? String ?? "", email: email, password: password, access: body["access_token"] as? String ?? "",
-            refresh: body["refresh_token"] as? String ?? "")
-    }
-
     /// Signs in and returns the reply.
     func login(_ email: String, _ password: String, code: String? = nil, headers: [String: String] = [:]) async throws -> TestClient.Reply {
         let codePart = code.map { #","totp_code":"\#($0)""# } ?? ""
