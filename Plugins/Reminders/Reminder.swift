@@ -1,4 +1,5 @@
 import Foundation
+import QuikPluginKit
 import QuikSDK
 
 /// A reminder as the API shows it.
@@ -56,7 +57,7 @@ struct NewReminder: Decodable {
     static let schema = APISchema.object(
         [
             "text": .string(maxLength: ReminderStore.maximumText, pattern: "^[^\u{0}]*$"), "message_id": .string,
-            "time": APISchema.string.described("RFC 3339, or \"in <n> minute(s)|hour(s)|day(s)|week(s)\""),
+            "time": When.schema,
         ], required: ["time"])
 }
 
@@ -64,7 +65,7 @@ struct NewReminder: Decodable {
 struct Snooze: Decodable {
     var time: String?
 
-    static let schema = APISchema.object(["time": APISchema.string.described("RFC 3339, or \"in <n> minutes\" and the like")], required: ["time"])
+    static let schema = APISchema.object(["time": When.schema], required: ["time"])
 }
 
 /// The job that fires a reminder.

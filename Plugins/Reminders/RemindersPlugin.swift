@@ -52,7 +52,7 @@ public final class RemindersPlugin: QuikPlugin {
         let state = APIParameter.query("state", .string(values: ["pending", "fired", "completed"]), "Only reminders in this state")
         let page = [
             APIParameter.query("limit", .integer(minimum: 1, maximum: 200), "Items per page, 50 by default"),
-            .query("cursor", .string, "The next_cursor of the page before"),
+            .query("cursor", .string(pattern: #"^([0-9]{1,15}\.[A-Za-z0-9_-]{1,64})?$"#), "The next_cursor of the page before"),
         ]
         try context.addRoute(
             .get, "/", options: RouteOptions(summary: "The caller's reminders, soonest first").documented(query: [state] + page, response: .list(of: Reminder.schema))

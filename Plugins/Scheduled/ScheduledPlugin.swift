@@ -53,7 +53,7 @@ public final class ScheduledPlugin: QuikPlugin {
             APIParameter.query("channel_id", .string, "Only this channel's"),
             .query("state", .string(values: ["pending", "sent", "failed"]), "Only in this state"),
             .query("limit", .integer(minimum: 1, maximum: 200), "Items per page, 50 by default"),
-            .query("cursor", .string, "The next_cursor of the page before"),
+            .query("cursor", .string(pattern: #"^([0-9]{1,15}\.[A-Za-z0-9_-]{1,64})?$"#), "The next_cursor of the page before"),
         ]
         try context.addRoute(
             .get, "/", options: RouteOptions(summary: "The caller's scheduled messages, by post_at").documented(query: filters, response: .list(of: schema))

@@ -59,7 +59,7 @@ public final class SearchPlugin: QuikPlugin {
         let service = SearchService(context: context, engine: engine)
         let workspace = APIParameter.query("workspace_id", .string, required: true, "The workspace searched")
         let q = APIParameter.query(
-            "q", .string, required: true,
+            "q", .string(minLength: 1, maxLength: SearchQuery.maximumLength, pattern: Checks.notBlankPattern), required: true,
             "Words, prefix*, \"phrases\", -exclusions, from:@user, in:#channel, before:/after:/on:YYYY-MM-DD, has:file, has:link")
         let page = [
             APIParameter.query("limit", .integer(minimum: 1, maximum: 200), "Items per page, 50 by default"),
