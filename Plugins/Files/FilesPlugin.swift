@@ -109,7 +109,7 @@ public final class FilesPlugin: QuikPlugin {
             context: context, database: database, blobs: try context.requireBlobs(), limits: limits, publicURL: publicURL,
             signingKey: SymmetricKey(data: Data(secret.utf8)))
         try registerRoutes(context, service)
-        try registerUploads(context, service, expiry: TimeInterval(max(1, settings["upload_expiry_s"]?.intValue ?? 86400)))
+        try await registerUploads(context, service, expiry: TimeInterval(max(1, settings["upload_expiry_s"]?.intValue ?? 86400)))
 
         try context.provideService("attachable") { call in
             guard call.caller == "message" else { throw PluginError(.forbidden, "only the message plugin attaches files") }
@@ -136,7 +136,7 @@ public final class FilesPlugin: QuikPlugin {
         }
     }
 
-    private func registerUploads(_ context: any PluginContext, _ service: FileService, expiry: TimeInterval) throws {
+    private func registerUploads(_ context: any PluginContext, _ service: FileService, expiry: TimeInterval) async throws {
         let tusHeaders: [APIParameter] = [.header("Tus-Resumable", .string(values: [Tus.version]), required: true)]
         let options = RouteOptions(requiresAuthentication: false, summary: "tus: what this server supports").documented(status: 204)
         try context.addRoute(.options, "/uploads", options: options) { request in
@@ -171,17 +171,19 @@ public final class FilesPlugin: QuikPlugin {
                 return .noContent
             }
         }
-        try context.run("expired upload sweeper") {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(min(60, max(1, expiry / 10))))
-                do {
-                    try await service.sweepExpiredUploads()
-                } catch {
-                    context.logger.warning("expired uploads not swept", metadata: ["error": "\(error)"])
-                }
-            }
+        // One sweep at a time for the whole deployment, as a durable job that schedules its own next run.
+        let sweepEvery = min(60, max(1, expiry / 10))
+        let jobs = try context.requireJobs()
+        try context.onJob(Self.sweepJob) { _ in
+            try await service.sweepExpiredUploads()
+            try await jobs.reschedule(key: Self.sweepJob, to: Date().addingTimeInterval(sweepEvery))
+        }
+        if try await !jobs.reschedule(key: Self.sweepJob, to: Date().addingTimeInterval(sweepEvery)) {
+            try await jobs.schedule(JobRequest(kind: Self.sweepJob, runAt: Date().addingTimeInterval(sweepEvery), key: Self.sweepJob))
         }
     }
+
+    static let sweepJob = "sweep_expired_uploads"
 
     /// What the files plugin reads of a `message.*` event.
     struct PostedMessage: Decodable {

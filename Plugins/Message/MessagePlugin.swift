@@ -105,6 +105,9 @@ public final class MessagePlugin: QuikPlugin {
         let previewer = (context.settings["link_previews"]?.boolValue ?? true)
             ? context.outbound.map { LinkPreviewer(context: context, database: database, outbound: $0) } : nil
         let store = MessageStore(context: context, database: database, access: access, previewer: previewer)
+        if previewer != nil {
+            try context.onJob(MessageStore.previewJob) { job in try await store.makePreviews(job) }
+        }
 
         // A repeated client_msg_id answers 200 with the first message.
         let post = RouteOptions(summary: "Post a message or a thread reply")

@@ -238,9 +238,9 @@ struct MessageStore: Sendable {
                     id: id, channelId: channelId, authorId: principal.userId, text: text, threadRootId: body.threadRootId, createdAt: now,
                     mentions: mentions, files: files, poll: poll)
                 try await transaction.publish("message.created", message)
+                try await schedulePreviews(id, text: text, in: transaction)
                 return message
             }
-            schedulePreviews(id, urls: LinkPreview.urls(in: text))
             // The channel's members may fetch the files as soon as they hear of the message.
             if !files.isEmpty {
                 do {
@@ -310,45 +310,60 @@ struct MessageStore: Sendable {
                     "INSERT INTO mentions (message_id, user_id, position) VALUES (?, ?, ?)", [.text(id), .text(user), .int(Int64(position))])
             }
             // New links, new previews: the old ones go until those are read.
-            if urlsChanged { try await transaction.execute("UPDATE messages SET previews_json = NULL WHERE id = ?", [.text(id)]) }
+            if urlsChanged {
+                try await transaction.execute("UPDATE messages SET previews_json = NULL WHERE id = ?", [.text(id)])
+                try await schedulePreviews(id, text: text, in: transaction)
+            }
             let rows = try await transaction.query("SELECT \(Message.columns) FROM messages WHERE id = ?", [.text(id)])
             let fresh = Message(row: rows[0], reactions: message.reactions, mentions: mentions, files: message.files)
             try await transaction.publish("message.updated", fresh)
             return fresh
         }
         try await announce("message.updated", fresh)
-        if urlsChanged { schedulePreviews(id, urls: LinkPreview.urls(in: text)) }
         return fresh
     }
 
-    /// Reads the links' pages in the background and, when any preview results, stores them
-    /// and tells the channel (`message.updated`). Lost if the host stops first.
-    func schedulePreviews(_ id: String, urls: [String]) {
-        guard let previewer, !urls.isEmpty else { return }
-        let store = self
-        do {
-            try context.run("link previews") {
-                var previews: [LinkPreview] = []
-                for url in urls {
-                    if let preview = await previewer.preview(url) { previews.append(preview) }
-                }
-                guard !previews.isEmpty, let json = try? JSONEncoder.quik.encode(previews) else { return }
-                do {
-                    // Only if the text still links to these pages (an edit may have come meanwhile).
-                    guard let current = try await store.message(id), LinkPreview.urls(in: current.text) == urls else { return }
-                    try await store.database.execute(
-                        "UPDATE messages SET previews_json = ? WHERE id = ? AND deleted_at IS NULL", [.text(String(decoding: json, as: UTF8.self)), .text(id)])
-                    if let fresh = try await store.message(id) {
-                        _ = try await store.context.publish("message.updated", fresh)
-                        try await store.announce("message.updated", fresh)
-                    }
-                } catch {
-                    store.context.logger.warning("link previews not stored", metadata: ["message_id": "\(id)", "error": "\(error)"])
-                }
-            }
-        } catch {
-            context.logger.warning("link previews not started", metadata: ["error": "\(error)"])
+    static let previewJob = "link_previews"
+
+    /// The job that reads a message's links, scheduled with the post or edit that put them there.
+    struct PreviewJob: Codable {
+        var messageId: String
+    }
+
+    /// Schedules reading the links of `text`, in the transaction that stores it: a crash
+    /// after the commit still gets the previews made, on whichever host claims the job.
+    func schedulePreviews(_ id: String, text: String, in transaction: any SQLTransaction) async throws {
+        guard previewer != nil, !LinkPreview.urls(in: text).isEmpty, let jobs = transaction.jobs else { return }
+        try await jobs.schedule(Self.previewJob, PreviewJob(messageId: id))
+    }
+
+    /// The job: reads the pages the message links to now and, when any preview results,
+    /// stores them and tells the channel (`message.updated`, durably). A repeat reads the
+    /// pages from the cache; an edit meanwhile makes the links differ and this run a no-op.
+    func makePreviews(_ job: Job) async throws {
+        guard let previewer else { return }
+        let id = try job.decode(PreviewJob.self).messageId
+        guard let before = try await message(id) else { return }
+        let urls = LinkPreview.urls(in: before.text)
+        var previews: [LinkPreview] = []
+        for url in urls {
+            if let preview = await previewer.preview(url) { previews.append(preview) }
         }
+        guard !previews.isEmpty else { return }
+        let json = String(decoding: try JSONEncoder.quik.encode(previews), as: UTF8.self)
+        let fresh = try await database.transaction { transaction -> Message? in
+            // Only if the text still links to these pages (an edit may have come meanwhile).
+            guard let row = try await transaction.query(
+                "SELECT text FROM messages WHERE id = ? AND deleted_at IS NULL FOR UPDATE", [.text(id)]
+            ).first, LinkPreview.urls(in: row["text"].string ?? "") == urls else { return nil }
+            try await transaction.execute("UPDATE messages SET previews_json = ? WHERE id = ?", [.text(json), .text(id)])
+            guard let fresh = try await hydrate(
+                try await transaction.query("SELECT \(Message.columns) FROM messages WHERE id = ?", [.text(id)])
+            ).first else { return nil }
+            try await transaction.publish("message.updated", fresh)
+            return fresh
+        }
+        if let fresh { try await announce("message.updated", fresh) }
     }
 
     func delete(_ id: String, principal: Principal) async throws {

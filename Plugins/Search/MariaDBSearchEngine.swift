@@ -67,9 +67,40 @@ struct MariaDBSearchEngine: SearchEngine {
         return parts.joined(separator: " ")
     }
 
+    /// The newest candidates the recent-first scan reads before the query goes to the index.
+    static let recentWindow = 3000
+
+    /// Latin letters and the accented forms the schema's collation (`utf8mb4_unicode_ci`) takes
+    /// as equal to them, so the recent-first scan matches what the index would.
+    static let accents: [Character: String] = [
+        "a": "aàáâãäåāăą", "c": "cçćĉċč", "e": "eèéêëēĕėęě", "i": "iìíîïĩīĭįı", "n": "nñńņňŉ", "o": "oòóôõöøōŏő",
+        "u": "uùúûüũūŭůűų", "y": "yýÿŷ", "s": "sśŝşš", "z": "zźżž", "g": "gĝğġģ", "l": "lĺļľŀł", "r": "rŕŗř", "d": "dďđ", "t": "tţťŧ",
+    ]
+
+    /// `text` (folded, letters, digits and `_` only) as a pattern that ignores accents.
+    static func accentFree(_ text: String) -> String {
+        text.folding(options: [.diacriticInsensitive], locale: nil).map { letter in
+            accents[letter].map { "[\($0)]" } ?? String(letter)
+        }.joined()
+    }
+
+    /// A query's terms as regular expressions over the text (whole words, word starts, adjacent
+    /// words), for the recent-first scan. Terms are letters, digits and `_` only, so they need no escaping.
+    static func patterns(_ query: SearchQuery) -> (required: [String], excluded: [String]) {
+        let edge = "[\\p{L}\\p{N}_]"
+        func word(_ text: String) -> String { "(?i)(?<!\(edge))\(accentFree(text))(?!\(edge))" }
+        func phrase(_ words: [String]) -> String {
+            "(?i)(?<!\(edge))" + words.map(accentFree).joined(separator: "[^\\p{L}\\p{N}_]+") + "(?!\(edge))"
+        }
+        let required = query.words.map(word) + query.prefixes.map { "(?i)(?<!\(edge))\(accentFree($0))" } + query.phrases.map(phrase)
+        let excluded = query.excludedWords.map(word) + query.excludedPhrases.map(phrase)
+        return (required, excluded)
+    }
+
     func search(_ request: EngineQuery) async throws -> EnginePage {
         let query = request.query
         func marks(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
+        // What every strategy filters on, through indexed columns.
         var conditions = ["deleted = 0", "channel_id IN (\(marks(request.channelIds.count)))"]
         var values: [SQLValue] = request.channelIds.map(SQLValue.text)
         if let authors = request.authorIds {
@@ -90,18 +121,53 @@ struct MariaDBSearchEngine: SearchEngine {
             conditions.append("message_id < ?")
             values.append(.text(cursor))
         }
+        let filters = conditions.joined(separator: " AND ")
+
+        if query.hasTerms || query.hasExclusions {
+            // A frequent term matches a large part of the index, and the index hands back every match before
+            // any is sorted: hundreds of milliseconds at a million messages. Such a term fills a page from the
+            // newest few thousand messages, so those are read first; only a term too rare for that goes to the index.
+            let (required, excluded) = Self.patterns(query)
+            let textConditions = required.map { _ in "text REGEXP ?" } + excluded.map { _ in "text NOT REGEXP ?" }
+            let rows = try await database.query(
+                """
+                SELECT message_id, (SELECT COUNT(*) FROM (SELECT 1 FROM messages FORCE INDEX (PRIMARY) WHERE \(filters)
+                  ORDER BY message_id DESC LIMIT \(Self.recentWindow)) AS w) AS window_rows
+                FROM (SELECT message_id, text FROM messages FORCE INDEX (PRIMARY) WHERE \(filters)
+                  ORDER BY message_id DESC LIMIT \(Self.recentWindow)) AS recent
+                WHERE \(textConditions.joined(separator: " AND "))
+                ORDER BY message_id DESC LIMIT \(request.limit + 1)
+                """,
+                values + values + (required + excluded).map(SQLValue.text))
+            let windowFull = (rows.first?["window_rows"].int ?? 0) >= Int64(Self.recentWindow)
+            if rows.count > request.limit || (!rows.isEmpty && !windowFull) {
+                return page(rows, limit: request.limit)
+            }
+            if rows.isEmpty {
+                // Nothing in the window: was the window everything there is?
+                let seen = try await database.query(
+                    "SELECT COUNT(*) AS n FROM (SELECT 1 FROM messages FORCE INDEX (PRIMARY) WHERE \(filters) ORDER BY message_id DESC LIMIT \(Self.recentWindow)) AS w",
+                    values)
+                if (seen.first?["n"].int ?? 0) < Int64(Self.recentWindow) { return EnginePage(ids: [], nextCursor: nil) }
+            }
+        }
+        var matched = filters
+        var matchValues = values
         if query.hasTerms {
-            conditions.append("MATCH(text) AGAINST(? IN BOOLEAN MODE)")
-            values.append(.text(Self.booleanQuery(query)))
+            matched += " AND MATCH(text) AGAINST(? IN BOOLEAN MODE)"
+            matchValues.append(.text(Self.booleanQuery(query)))
         } else if query.hasExclusions {
             // Boolean mode finds nothing from exclusions alone: match what is excluded, and keep the rest.
-            conditions.append("NOT MATCH(text) AGAINST(? IN BOOLEAN MODE)")
-            values.append(.text(Self.booleanQuery(query, excludedOnly: true)))
+            matched += " AND NOT MATCH(text) AGAINST(? IN BOOLEAN MODE)"
+            matchValues.append(.text(Self.booleanQuery(query, excludedOnly: true)))
         }
         let rows = try await database.query(
-            "SELECT message_id FROM messages WHERE \(conditions.joined(separator: " AND ")) ORDER BY message_id DESC LIMIT \(request.limit + 1)",
-            values)
-        let ids = rows.prefix(request.limit).compactMap { $0["message_id"].string }
-        return EnginePage(ids: ids, nextCursor: rows.count > request.limit ? ids.last : nil)
+            "SELECT message_id FROM messages WHERE \(matched) ORDER BY message_id DESC LIMIT \(request.limit + 1)", matchValues)
+        return page(rows, limit: request.limit)
+    }
+
+    private func page(_ rows: [SQLRow], limit: Int) -> EnginePage {
+        let ids = rows.prefix(limit).compactMap { $0["message_id"].string }
+        return EnginePage(ids: ids, nextCursor: rows.count > limit ? ids.last : nil)
     }
 }

@@ -134,14 +134,20 @@ struct SearchQuery: Equatable, Sendable {
         }
     }
 
-    /// A phrase keeps its ignored words out: the engine does not index them, and the rest must still be adjacent.
+    /// A phrase of two words or more goes whole to the engine, short words and stopwords
+    /// included: InnoDB keeps their positions, so `"to be or not"` finds that text alone.
     private mutating func addPhrase(_ parts: [String], excluded: Bool) {
-        let kept = parts.filter { !Self.isIgnored($0) }
-        ignored += parts.filter(Self.isIgnored)
-        switch kept.count {
+        switch parts.count {
         case 0: return
-        case 1: if excluded { excludedWords.append(kept[0]) } else { words.append(kept[0]) }
-        default: if excluded { excludedPhrases.append(kept) } else { phrases.append(kept) }
+        case 1:
+            if Self.isIgnored(parts[0]) {
+                ignored.append(parts[0])
+            } else if excluded {
+                excludedWords.append(parts[0])
+            } else {
+                words.append(parts[0])
+            }
+        default: if excluded { excludedPhrases.append(parts) } else { phrases.append(parts) }
         }
     }
 

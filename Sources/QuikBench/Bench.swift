@@ -16,7 +16,7 @@ import Glibc
 
 /// `quikapp-bench`: the host's figures, each as a ratio to a baseline measured in the same run.
 ///
-///     swift build -c release && .build/release/quikapp-bench [--plugins 50] [--seconds 5] [--events 100000] [--slowloris 5000] [--file-megabytes 1024] [--only files]
+///     swift build -c release && .build/release/quikapp-bench [--plugins 50] [--seconds 5] [--events 100000] [--slowloris 5000] [--file-megabytes 1024] [--search-messages 1000000] [--post-rate 500] [--jobs 100000] [--only files]
 @main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,7 +40,16 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Slowloris connections held for the slow-client figures.")
     var slowloris = 5000
 
-    @Option(help: "Run only these sections (repeatable): load, routes, bus, auth, argon2, resets, database, files, slowloris.")
+    @Option(help: "Messages stored for the search figures.")
+    var searchMessages = 1_000_000
+
+    @Option(help: "Posts a second while the search index lag is measured.")
+    var postRate = 500
+
+    @Option(help: "Durable jobs due at once for the jobs figures.")
+    var jobs = 100_000
+
+    @Option(help: "Run only these sections (repeatable): load, routes, bus, auth, argon2, resets, database, files, slowloris, search, jobs.")
     var only: [String] = []
 
     func runs(_ section: String) -> Bool { only.isEmpty || only.contains(section) }
@@ -93,6 +102,10 @@ struct Bench: AsyncParsableCommand {
         }
         if runs("files") { try await Self.files(build: build, workspace: workspace, megabytes: options.fileMegabytes) }
         if runs("slowloris") { try await Self.slowloris(workspace: workspace, seconds: options.seconds, connections: options.slowloris) }
+        if runs("search") {
+            try await Self.search(build: build, workspace: workspace, count: options.searchMessages, rate: options.postRate, seconds: options.seconds)
+        }
+        if runs("jobs") { try await Self.jobs(build: build, workspace: workspace, count: options.jobs) }
     }
 
     /// The benchmark's database server; every host here uses it with its own schema prefix.

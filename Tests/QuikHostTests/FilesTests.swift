@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import QuikSDK
+import QuikTesting
 import Testing
 @testable import QuikRuntime
 @testable import QuikStorage
@@ -354,6 +355,41 @@ struct FilesTests {
             let text = try await upload(Data("not an image".utf8), "notes.png", "image/png")
             #expect(text["width"] is NSNull)
             #expect(text["has_thumbnail"] as? Bool == false)
+        }
+    }
+
+    @Test("an upload abandoned past upload_expiry_s is swept by the durable sweep job: its parts are deleted and it is gone")
+    func abandonedUploadsAreSwept() async throws {
+        try await IdentityHost.with(IdentityHost.messaging + ["files"], configure: { configuration in
+            if let index = configuration.plugins.firstIndex(where: { $0.name == "files" }) {
+                configuration.plugins[index].settings = ["upload_expiry_s": .int(2)]
+            }
+            configuration.metricsToken = SecretText(PluginTestHost.metricsToken)
+        }) { chat in
+            let ada = try await chat.register("Ada")
+            let workspace = try await chat.workspace(owner: ada, members: [])
+            let tus = ["Tus-Resumable": "1.0.0"]
+            let metadata = "filename \(Data("left.txt".utf8).base64EncodedString()),workspace_id \(Data(workspace.utf8).base64EncodedString())"
+            let created = try await chat.client.send(
+                "POST", "/api/v1/files/uploads", token: ada.access, headers: tus.merging(["Upload-Length": "10", "Upload-Metadata": metadata]) { $1 })
+            let location = try #require(created.headers["location"])
+            let patched = try await chat.client.send(
+                "PATCH", location, body: Data("01234".utf8), token: ada.access,
+                headers: tus.merging(["Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"]) { $1 })
+            #expect(patched.status == 204)
+            let store = chat.host.configuration.stateDirectory + "/files"
+            func storedFiles() -> [String] {
+                (FileManager.default.enumerator(atPath: store)?.allObjects as? [String] ?? []).filter { path in
+                    var directory: ObjCBool = false
+                    return FileManager.default.fileExists(atPath: store + "/" + path, isDirectory: &directory) && !directory.boolValue
+                        && !path.contains(".partial")
+                }
+            }
+            #expect(storedFiles().count == 1, "the first part is kept while the upload may resume")
+            try await chat.eventually("the sweep", timeout: .seconds(10)) { storedFiles().isEmpty }
+            #expect(try await chat.client.send("HEAD", location, token: ada.access, headers: tus).status == 404)
+            let metrics = try await chat.test.metrics().text
+            #expect(metrics.contains(#"quik_job_runs_total{plugin="files",kind="sweep_expired_uploads",outcome="done"}"#))
         }
     }
 }

@@ -30,6 +30,9 @@ package final class JobRunner: Service, Sendable {
     private let running = Atomic(0)
     private let stopping = Atomic(false)
     private let housekeepingBell = Doorbell()
+    /// Jobs that ended well, not yet marked so: written in batches, a statement per plugin and kind of row.
+    private let finished = Mutex<[String: (source: Source, ids: [String], keyedIds: [String])]>([:])
+    private let finishedCount = Atomic(0)
 
     package init(runtime: HostRuntime) {
         self.runtime = runtime
@@ -60,8 +63,10 @@ package final class JobRunner: Service, Sendable {
                 var claimed = 0
                 var nextDue: Date?
                 for source in sources() {
-                    let free = configuration.concurrency - running.load(ordering: .acquiring)
-                    guard free > 0 else { break }
+                    let busy = running.load(ordering: .acquiring)
+                    let free = configuration.concurrency - busy
+                    // Claims come in batches: one claim per freed slot would cost a transaction per job.
+                    guard free > 0, busy == 0 || free >= max(1, configuration.concurrency / 2) else { break }
                     do {
                         let jobs = try await claim(source, limit: min(free, configuration.batchSize))
                         claimed += jobs.count
@@ -80,7 +85,9 @@ package final class JobRunner: Service, Sendable {
                         logger.warning("cannot claim jobs; will retry", metadata: ["plugin": "\(source.plugin)", "error": "\(error)"])
                     }
                 }
-                let full = running.load(ordering: .acquiring) >= configuration.concurrency
+                await recordFinished()
+                let busy = running.load(ordering: .acquiring)
+                let full = busy > 0 && configuration.concurrency - busy < max(1, configuration.concurrency / 2)
                 if claimed > 0, !full { continue }
                 var wait = configuration.pollInterval
                 if !full, let nextDue {
@@ -91,7 +98,43 @@ package final class JobRunner: Service, Sendable {
                 await runtime.jobSignal.wait(atMost: wait)
             }
         }
+        await recordFinished()
     }
+
+    /// Marks the jobs that ended well since the last call, in one statement per plugin and kind of row.
+    /// Until then a job stays claimed: a crash in between runs it again, as at-least-once allows.
+    private func recordFinished() async {
+        let batches = finished.withLock { finished in
+            defer { finished.removeAll() }
+            return Array(finished.values)
+        }
+        finishedCount.store(0, ordering: .releasing)
+        for batch in batches {
+            do {
+                try await batch.source.pool.withConnection { connection in
+                    if !batch.ids.isEmpty {
+                        _ = try await connection.perform(
+                            "DELETE FROM \(JobTable.name) WHERE id IN (\(Self.marks(batch.ids.count))) AND state = 'running' AND claimed_by = ?",
+                            batch.ids.map(SQLValue.text) + [.text(hostID)])
+                    }
+                    if !batch.keyedIds.isEmpty {
+                        _ = try await connection.perform(
+                            """
+                            UPDATE \(JobTable.name) SET state = 'done', run_at = NULL, last_error = NULL, updated_at = ?
+                            WHERE id IN (\(Self.marks(batch.keyedIds.count))) AND state = 'running' AND claimed_by = ?
+                            """,
+                            [.date(Date())] + batch.keyedIds.map(SQLValue.text) + [.text(hostID)])
+                    }
+                }
+            } catch {
+                // Their claims lapse and they run again: at least once.
+                logger.warning(
+                    "cannot record finished jobs; they will run again", metadata: ["plugin": "\(batch.source.plugin)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private static func marks(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
 
     /// Claims up to `limit` due jobs of `source` for this host.
     private func claim(_ source: Source, limit: Int) async throws -> [Claimed] {
@@ -180,15 +223,13 @@ package final class JobRunner: Service, Sendable {
         let mine: [SQLValue] = [.text(job.id), .int(Int64(job.attempt))]
         let ownership = "id = ? AND attempts = ? AND state = 'running'"
         guard let failure else {
-            if job.key == nil {
-                try await source.pool.withConnection { _ = try await $0.perform("DELETE FROM \(JobTable.name) WHERE \(ownership)", mine) }
-            } else {
-                try await source.pool.withConnection {
-                    _ = try await $0.perform(
-                        "UPDATE \(JobTable.name) SET state = 'done', run_at = NULL, last_error = NULL, updated_at = ? WHERE \(ownership)",
-                        [.date(now)] + mine)
-                }
+            finished.withLock { finished in
+                var batch = finished[source.plugin] ?? (source, [], [])
+                if job.key == nil { batch.ids.append(job.id) } else { batch.keyedIds.append(job.id) }
+                finished[source.plugin] = batch
             }
+            // Written by the claiming loop, or here once a batch's worth has gathered.
+            if finishedCount.add(1, ordering: .acquiringAndReleasing).newValue >= configuration.batchSize { await recordFinished() }
             runtime.metrics.jobRan(plugin: source.plugin, kind: job.kind, outcome: "done")
             return
         }
