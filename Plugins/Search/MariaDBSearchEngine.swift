@@ -4,6 +4,8 @@ import QuikSDK
 /// ``SearchEngine`` on an InnoDB FULLTEXT index in the plugin's own schema.
 struct MariaDBSearchEngine: SearchEngine {
     let database: any PluginDatabase
+    /// The newest candidates the recent-first scan reads before the query goes to the index (`scan_window`).
+    var recentWindow = Self.defaultWindow
 
     static let migrations = [
         Migration(version: 1, name: "message_index", statements: [
@@ -67,8 +69,7 @@ struct MariaDBSearchEngine: SearchEngine {
         return parts.joined(separator: " ")
     }
 
-    /// The newest candidates the recent-first scan reads before the query goes to the index.
-    static let recentWindow = 3000
+    static let defaultWindow = 3000
 
     /// Latin letters and the accented forms the schema's collation (`utf8mb4_unicode_ci`) takes
     /// as equal to them, so the recent-first scan matches what the index would.
@@ -97,72 +98,86 @@ struct MariaDBSearchEngine: SearchEngine {
         return (required, excluded)
     }
 
+    /// The smallest message id made at or after `date`: ids start with a kind letter and the
+    /// creation time in base-36 milliseconds, so a time range is an id range on the primary key.
+    static func idBound(_ date: Date) -> String {
+        let millis = String(UInt64(max(0, date.timeIntervalSince1970 * 1000)), radix: 36)
+        return "M" + String(repeating: "0", count: max(0, 9 - millis.count)) + millis
+    }
+
     func search(_ request: EngineQuery) async throws -> EnginePage {
         let query = request.query
         func marks(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
-        // What every strategy filters on, through indexed columns.
-        var conditions = ["deleted = 0", "channel_id IN (\(marks(request.channelIds.count)))"]
-        var values: [SQLValue] = request.channelIds.map(SQLValue.text)
-        if let authors = request.authorIds {
-            conditions.append("author_id IN (\(marks(authors.count)))")
-            values += authors.map(SQLValue.text)
+        // Which messages may appear at all, on indexed columns: readable channels, the page and the date range.
+        var scope = ["deleted = 0", "channel_id IN (\(marks(request.channelIds.count)))"]
+        var scopeValues: [SQLValue] = request.channelIds.map(SQLValue.text)
+        if let cursor = request.cursor {
+            scope.append("message_id < ?")
+            scopeValues.append(.text(cursor))
         }
         if let from = request.from {
-            conditions.append("created_at >= ?")
-            values.append(.date(from))
+            scope.append("message_id >= ?")
+            scopeValues.append(.text(Self.idBound(from)))
         }
         if let before = request.before {
-            conditions.append("created_at < ?")
-            values.append(.date(before))
+            scope.append("message_id < ?")
+            scopeValues.append(.text(Self.idBound(before)))
         }
-        if query.hasFile { conditions.append("has_file = 1") }
-        if query.hasLink { conditions.append("has_link = 1") }
-        if let cursor = request.cursor {
-            conditions.append("message_id < ?")
-            values.append(.text(cursor))
+        // The rest, checked row by row.
+        var filters: [String] = []
+        var filterValues: [SQLValue] = []
+        if let authors = request.authorIds {
+            filters.append("author_id IN (\(marks(authors.count)))")
+            filterValues += authors.map(SQLValue.text)
         }
-        let filters = conditions.joined(separator: " AND ")
+        if let from = request.from {
+            filters.append("created_at >= ?")
+            filterValues.append(.date(from))
+        }
+        if let before = request.before {
+            filters.append("created_at < ?")
+            filterValues.append(.date(before))
+        }
+        if query.hasFile { filters.append("has_file = 1") }
+        if query.hasLink { filters.append("has_link = 1") }
 
         if query.hasTerms || query.hasExclusions {
-            // A frequent term matches a large part of the index, and the index hands back every match before
-            // any is sorted: hundreds of milliseconds at a million messages. Such a term fills a page from the
-            // newest few thousand messages, so those are read first; only a term too rare for that goes to the index.
+            // A frequent term matches a large part of the index, and the index hands back every match before any
+            // is sorted: hundreds of milliseconds at a million messages. Such a term fills a page from the newest
+            // few thousand messages in scope, so those are read first (one bounded scan); a term too rare for that
+            // goes to the index.
             let (required, excluded) = Self.patterns(query)
-            let textConditions = required.map { _ in "text REGEXP ?" } + excluded.map { _ in "text NOT REGEXP ?" }
+            let conditions = filters + required.map { _ in "text REGEXP ?" } + excluded.map { _ in "text NOT REGEXP ?" }
+            let index = request.channelIds.count == 1 ? "by_channel" : "PRIMARY"
             let rows = try await database.query(
                 """
-                SELECT message_id, (SELECT COUNT(*) FROM (SELECT 1 FROM messages FORCE INDEX (PRIMARY) WHERE \(filters)
-                  ORDER BY message_id DESC LIMIT \(Self.recentWindow)) AS w) AS window_rows
-                FROM (SELECT message_id, text FROM messages FORCE INDEX (PRIMARY) WHERE \(filters)
-                  ORDER BY message_id DESC LIMIT \(Self.recentWindow)) AS recent
-                WHERE \(textConditions.joined(separator: " AND "))
-                ORDER BY message_id DESC LIMIT \(request.limit + 1)
+                SELECT COUNT(*) AS window_rows,
+                  SUBSTRING_INDEX(GROUP_CONCAT(IF(\(conditions.joined(separator: " AND ")), message_id, NULL) ORDER BY message_id DESC SEPARATOR ','),
+                    ',', \(request.limit + 1)) AS hits
+                FROM (SELECT message_id, author_id, text, has_file, has_link, created_at FROM messages FORCE INDEX (\(index))
+                  WHERE \(scope.joined(separator: " AND ")) ORDER BY message_id DESC LIMIT \(recentWindow)) AS recent
                 """,
-                values + values + (required + excluded).map(SQLValue.text))
-            let windowFull = (rows.first?["window_rows"].int ?? 0) >= Int64(Self.recentWindow)
-            if rows.count > request.limit || (!rows.isEmpty && !windowFull) {
-                return page(rows, limit: request.limit)
-            }
-            if rows.isEmpty {
-                // Nothing in the window: was the window everything there is?
-                let seen = try await database.query(
-                    "SELECT COUNT(*) AS n FROM (SELECT 1 FROM messages FORCE INDEX (PRIMARY) WHERE \(filters) ORDER BY message_id DESC LIMIT \(Self.recentWindow)) AS w",
-                    values)
-                if (seen.first?["n"].int ?? 0) < Int64(Self.recentWindow) { return EnginePage(ids: [], nextCursor: nil) }
+                filterValues + (required + excluded).map(SQLValue.text) + scopeValues)
+            let windowRows = rows.first?["window_rows"].int ?? 0
+            let hits = (rows.first?["hits"].string ?? "").split(separator: ",").map(String.init)
+            // A full page, or everything in scope read: the answer. Else the index decides.
+            if hits.count > request.limit || windowRows < Int64(recentWindow) {
+                let ids = Array(hits.prefix(request.limit))
+                return EnginePage(ids: ids, nextCursor: hits.count > request.limit ? ids.last : nil)
             }
         }
-        var matched = filters
-        var matchValues = values
+        var conditions = scope + filters
+        var values = scopeValues + filterValues
         if query.hasTerms {
-            matched += " AND MATCH(text) AGAINST(? IN BOOLEAN MODE)"
-            matchValues.append(.text(Self.booleanQuery(query)))
+            conditions.append("MATCH(text) AGAINST(? IN BOOLEAN MODE)")
+            values.append(.text(Self.booleanQuery(query)))
         } else if query.hasExclusions {
             // Boolean mode finds nothing from exclusions alone: match what is excluded, and keep the rest.
-            matched += " AND NOT MATCH(text) AGAINST(? IN BOOLEAN MODE)"
-            matchValues.append(.text(Self.booleanQuery(query, excludedOnly: true)))
+            conditions.append("NOT MATCH(text) AGAINST(? IN BOOLEAN MODE)")
+            values.append(.text(Self.booleanQuery(query, excludedOnly: true)))
         }
         let rows = try await database.query(
-            "SELECT message_id FROM messages WHERE \(matched) ORDER BY message_id DESC LIMIT \(request.limit + 1)", matchValues)
+            "SELECT message_id FROM messages WHERE \(conditions.joined(separator: " AND ")) ORDER BY message_id DESC LIMIT \(request.limit + 1)", values)
         return page(rows, limit: request.limit)
     }
 

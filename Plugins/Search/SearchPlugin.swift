@@ -11,7 +11,13 @@ public final class SearchPlugin: QuikPlugin {
     public var manifest: PluginManifest {
         var manifest = PluginManifest(
             name: "search", version: "1.0.0", mount: "search", dependencies: ["channel", "message", "user"],
-            capabilities: PluginCapabilities(database: true), summary: "Search: messages, channels and files, as far as the caller may read them")
+            capabilities: PluginCapabilities(database: true),
+            settings: [
+                SettingSpec(
+                    key: "scan_window", kind: .integer, defaultValue: .int(MariaDBSearchEngine.defaultWindow),
+                    help: "Newest messages read for a query before it goes to the FULLTEXT index (1 sends every query there)")
+            ],
+            summary: "Search: messages, channels and files, as far as the caller may read them")
         // Files are searched when the files plugin runs.
         manifest.optionalDependencies = ["files"]
         return manifest
@@ -55,7 +61,8 @@ public final class SearchPlugin: QuikPlugin {
         ], required: ["id", "name", "kind", "topic", "archived", "member_count"])
 
     public func setup(_ context: any PluginContext) async throws {
-        let engine = MariaDBSearchEngine(database: try context.requireDatabase())
+        let window = max(1, min(100_000, context.settings["scan_window"]?.intValue ?? MariaDBSearchEngine.defaultWindow))
+        let engine = MariaDBSearchEngine(database: try context.requireDatabase(), recentWindow: window)
         let service = SearchService(context: context, engine: engine)
         let workspace = APIParameter.query("workspace_id", .string, required: true, "The workspace searched")
         let q = APIParameter.query(

@@ -6,6 +6,15 @@ import Testing
 struct SearchTests {
     static let plugins = IdentityHost.messaging + ["files", "search"]
 
+    /// A host with search reading `window` newest messages first (1: every query goes to the FULLTEXT index).
+    static func with(window: Int, _ body: (IdentityHost) async throws -> Void) async throws {
+        try await IdentityHost.with(plugins, configure: { configuration in
+            if let index = configuration.plugins.firstIndex(where: { $0.name == "search" }) {
+                configuration.plugins[index].settings = ["scan_window": .int(window)]
+            }
+        }, body)
+    }
+
     /// `GET /search/<what>` as `account`.
     static func search(
         _ chat: IdentityHost, _ workspace: String, _ q: String, as account: IdentityHost.Account, what: String = "messages", extra: String = ""
@@ -37,9 +46,9 @@ struct SearchTests {
         }
     }
 
-    @Test("a private channel's messages never reach a non-member's results, nor a member's once they leave")
-    func privateChannelsStayPrivate() async throws {
-        try await IdentityHost.with(Self.plugins) { chat in
+    @Test("a private channel's messages never reach a non-member's results, nor a member's once they leave", arguments: [3000, 1])
+    func privateChannelsStayPrivate(window: Int) async throws {
+        try await Self.with(window: window) { chat in
             let ada = try await chat.register("Ada")
             let bob = try await chat.register("Bob")
             let cyd = try await chat.register("Cyd")
@@ -69,9 +78,9 @@ struct SearchTests {
         }
     }
 
-    @Test("an edit is found by its new words and not its old ones within 2 s; a deleted message is never found")
-    func editsAndDeletesAreReflected() async throws {
-        try await IdentityHost.with(Self.plugins) { chat in
+    @Test("an edit is found by its new words and not its old ones within 2 s; a deleted message is never found", arguments: [3000, 1])
+    func editsAndDeletesAreReflected(window: Int) async throws {
+        try await Self.with(window: window) { chat in
             let ada = try await chat.register("Ada")
             let workspace = try await chat.workspace(owner: ada, members: [])
             let general = try await chat.channel(workspace, "general", by: ada)
@@ -91,9 +100,11 @@ struct SearchTests {
         }
     }
 
-    @Test("query syntax: words, prefix*, phrases, exclusions, from:, in:, dates, has:link, has:file, thread replies, highlights as written, paging")
-    func querySyntax() async throws {
-        try await IdentityHost.with(Self.plugins) { chat in
+    @Test(
+        "query syntax: words, prefix*, phrases, exclusions, from:, in:, dates, has:link, has:file, thread replies, highlights as written, paging; the same from the recent scan and the index",
+        arguments: [3000, 1])
+    func querySyntax(window: Int) async throws {
+        try await Self.with(window: window) { chat in
             let ada = try await chat.register("Ada", displayName: "Ada Lovelace")
             let bob = try await chat.register("Bob", displayName: "Bob Byron")
             let workspace = try await chat.workspace(owner: ada, members: [bob])
@@ -162,9 +173,9 @@ struct SearchTests {
         }
     }
 
-    @Test("bad queries answer 200 or 422 in the envelope, never 500")
-    func badQueries() async throws {
-        try await IdentityHost.with(Self.plugins) { chat in
+    @Test("bad queries answer 200 or 422 in the envelope, never 500", arguments: [3000, 1])
+    func badQueries(window: Int) async throws {
+        try await Self.with(window: window) { chat in
             let ada = try await chat.register("Ada")
             let workspace = try await chat.workspace(owner: ada, members: [])
             let general = try await chat.channel(workspace, "general", by: ada)
