@@ -104,6 +104,12 @@ let package = Package(
             dependencies: [.product(name: "QuikSDK", package: "SDK")],
             path: "Plugins/Kit"
         ),
+        // Web Push (RFC 8030, 8291, 8292): payload encryption and VAPID, for plugins that notify browsers.
+        .target(
+            name: "QuikWebPush",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Plugins/WebPush"
+        ),
         // The host, in layers; each may import only those listed before it.
         .target(
             name: "QuikSupport",
@@ -291,6 +297,7 @@ let package = Package(
                 "QuikStorage",
                 "QuikMariaDB",
                 "QuikSupport",
+                "QuikWebPush",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "JWTKit", package: "jwt-kit"),
