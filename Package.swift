@@ -44,6 +44,7 @@ let plugins: [(product: String, target: String, folder: String, dependencies: [T
     ("search", "SearchPlugin", "Search", []),
     ("reminders", "RemindersPlugin", "Reminders", []),
     ("scheduled", "ScheduledPlugin", "Scheduled", []),
+    ("notifications", "NotificationsPlugin", "Notifications", ["QuikWebPush", .product(name: "Crypto", package: "swift-crypto")]),
     ("bookmarks", "BookmarksPlugin", "Bookmarks", []),
     ("polls", "PollsPlugin", "Polls", []),
 ]

@@ -142,6 +142,9 @@ public final class ChannelPlugin: QuikPlugin {
             try JSONEncoder.quik.encode(try await store.access(try JSONDecoder.quik.decode(ChannelAccessQuery.self, from: call.payload)))
         }
 
+        try context.provideService("members") { call in
+            try JSONEncoder.quik.encode(try await store.members(try JSONDecoder.quik.decode(ChannelMembersQuery.self, from: call.payload)))
+        }
         try context.provideService("readable") { call in
             try JSONEncoder.quik.encode(try await store.readable(try JSONDecoder.quik.decode(ReadableChannelsQuery.self, from: call.payload)))
         }

@@ -121,6 +121,17 @@ struct ChannelStore: Sendable {
         return ReadableChannels(workspaceRole: role, channels: channels)
     }
 
+    /// `channel.members`: kind, workspace and every member, for routing notifications.
+    func members(_ query: ChannelMembersQuery) async throws -> ChannelMembers {
+        guard IDs.isPlausible(query.channelId), let row = try await database.query("\(Self.select) WHERE c.id = ?", [.text(query.channelId)]).first else {
+            return ChannelMembers(workspaceId: nil, kind: nil, name: nil, memberIds: [])
+        }
+        let channel = Channel(row: row)
+        let members = try await database.query("SELECT user_id FROM channel_members WHERE channel_id = ?", [.text(query.channelId)])
+        return ChannelMembers(
+            workspaceId: channel.workspaceId, kind: channel.kind, name: channel.name, memberIds: members.compactMap { $0["user_id"].string })
+    }
+
     // MARK: Creating
 
     static func checkName(_ name: String, into validator: inout Validator) {
@@ -307,12 +318,19 @@ struct ChannelStore: Sendable {
         guard let messageId = body.messageId, IDs.isPlausible(messageId) else {
             throw PluginError(.validationFailed, "message_id is required", details: ["message_id": "is required"])
         }
-        // Ids sort by time, so the mark only moves forward.
-        try await database.execute(
-            """
-            UPDATE channel_members SET last_read_id = ?
-            WHERE channel_id = ? AND user_id = ? AND (last_read_id IS NULL OR last_read_id < ?)
-            """, [.text(messageId), .text(channelId), .text(principal.userId), .text(messageId)])
+        // Ids sort by time, so the mark only moves forward; a move is told (durably) to whoever keeps read state too.
+        try await database.transaction { transaction in
+            let moved = try await transaction.execute(
+                """
+                UPDATE channel_members SET last_read_id = ?
+                WHERE channel_id = ? AND user_id = ? AND (last_read_id IS NULL OR last_read_id < ?)
+                """, [.text(messageId), .text(channelId), .text(principal.userId), .text(messageId)])
+            if moved.affectedRows > 0 {
+                try await transaction.publish(
+                    "channel.read",
+                    ChannelRead(channelId: channelId, workspaceId: standing.channel.workspaceId, userId: principal.userId, messageId: messageId))
+            }
+        }
         let row = try await database.query(
             """
             SELECT m.last_read_id, (SELECT COUNT(*) FROM channel_messages x WHERE x.channel_id = m.channel_id AND x.author_id <> m.user_id

@@ -83,3 +83,42 @@ public struct ReadableChannels: Codable, Sendable {
         self.channels = channels
     }
 }
+
+/// `channel.members`: a channel's kind, workspace and members (for notification routing).
+public struct ChannelMembersQuery: Codable, Sendable {
+    public var channelId: String
+
+    public init(channelId: String) {
+        self.channelId = channelId
+    }
+}
+
+/// The reply of `channel.members`; `nil` fields and no members for an unknown channel.
+public struct ChannelMembers: Codable, Sendable {
+    public var workspaceId: String?
+    public var kind: String?
+    public var name: String?
+    public var memberIds: [String]
+
+    public init(workspaceId: String?, kind: String?, name: String?, memberIds: [String]) {
+        self.workspaceId = workspaceId
+        self.kind = kind
+        self.name = name
+        self.memberIds = memberIds
+    }
+}
+
+/// The payload of `channel.read`: a member's read mark moved up to `messageId`.
+public struct ChannelRead: Codable, Sendable {
+    public var channelId: String
+    public var workspaceId: String
+    public var userId: String
+    public var messageId: String
+
+    public init(channelId: String, workspaceId: String, userId: String, messageId: String) {
+        self.channelId = channelId
+        self.workspaceId = workspaceId
+        self.userId = userId
+        self.messageId = messageId
+    }
+}

@@ -208,3 +208,25 @@ public enum MessageSchemas {
         return .object(fields, required: Array(fields.keys))
     }()
 }
+
+/// `thread.followers`: who follows a thread.
+public struct FollowersQuery: Codable, Sendable {
+    public var rootId: String
+
+    public init(rootId: String) {
+        self.rootId = rootId
+    }
+}
+
+/// The reply of `thread.followers`.
+public struct Followers: Codable, Sendable {
+    /// Those following now.
+    public var userIds: [String]
+    /// Those who chose to stop (a root's author follows unless among them).
+    public var unfollowedIds: [String]
+
+    public init(userIds: [String], unfollowedIds: [String]) {
+        self.userIds = userIds
+        self.unfollowedIds = unfollowedIds
+    }
+}

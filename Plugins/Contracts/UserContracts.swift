@@ -57,3 +57,36 @@ public struct UserLookupReply: Codable, Sendable {
         self.users = users
     }
 }
+
+/// `user.contacts` (caller: `notifications`): where to write to people.
+public struct ContactsQuery: Codable, Sendable {
+    public var userIds: [String]
+
+    public init(userIds: [String]) {
+        self.userIds = userIds
+    }
+}
+
+/// One person of `user.contacts`.
+public struct Contact: Codable, Sendable {
+    public var id: String
+    public var email: String
+    public var displayName: String
+    public var timezone: String
+
+    public init(id: String, email: String, displayName: String, timezone: String) {
+        self.id = id
+        self.email = email
+        self.displayName = displayName
+        self.timezone = timezone
+    }
+}
+
+/// The reply of `user.contacts`.
+public struct Contacts: Codable, Sendable {
+    public var contacts: [Contact]
+
+    public init(contacts: [Contact]) {
+        self.contacts = contacts
+    }
+}

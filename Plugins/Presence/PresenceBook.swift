@@ -101,6 +101,12 @@ actor PresenceBook {
         return entry.status == before ? nil : entry.status
     }
 
+    /// The status and whether a socket is open now.
+    func state(_ user: String) -> (status: String, connected: Bool) {
+        guard let entry = entries[user] else { return ("offline", false) }
+        return (entry.status, entry.connections > 0)
+    }
+
     func lookup(_ user: String) -> (status: String, lastSeen: Date?) {
         guard let entry = entries[user] else { return ("offline", nil) }
         return (entry.status, entry.connections > 0 ? Date() : entry.lastSeen)

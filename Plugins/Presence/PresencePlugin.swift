@@ -96,6 +96,15 @@ public final class PresencePlugin: QuikPlugin {
                 for (user, status) in await book.sweep(idleAfter: idleAfter) { await announce(user, status) }
             }
         }
+        try context.provideService("statuses") { call in
+            let query = try JSONDecoder.quik.decode(PresenceQuery.self, from: call.payload)
+            var states: [PresenceState] = []
+            for user in query.userIds.prefix(10_000) {
+                let (status, connected) = await book.state(user)
+                states.append(PresenceState(userId: user, status: status, connected: connected))
+            }
+            return try JSONEncoder.quik.encode(PresenceStates(states: states))
+        }
         try context.onFrame("presence.set") { frame in
             let request = try frame.decode(SetFrame.self)
             guard ["online", "away", "dnd"].contains(request.status) else {

@@ -149,21 +149,29 @@ struct MariaDBSearchEngine: SearchEngine {
             let (required, excluded) = Self.patterns(query)
             let conditions = filters + required.map { _ in "text REGEXP ?" } + excluded.map { _ in "text NOT REGEXP ?" }
             let index = request.channelIds.count == 1 ? "by_channel" : "PRIMARY"
-            let rows = try await database.query(
-                """
-                SELECT COUNT(*) AS window_rows,
-                  SUBSTRING_INDEX(GROUP_CONCAT(IF(\(conditions.joined(separator: " AND ")), message_id, NULL) ORDER BY message_id DESC SEPARATOR ','),
-                    ',', \(request.limit + 1)) AS hits
-                FROM (SELECT message_id, author_id, text, has_file, has_link, created_at FROM messages FORCE INDEX (\(index))
-                  WHERE \(scope.joined(separator: " AND ")) ORDER BY message_id DESC LIMIT \(recentWindow)) AS recent
-                """,
-                filterValues + (required + excluded).map(SQLValue.text) + scopeValues)
-            let windowRows = rows.first?["window_rows"].int ?? 0
-            let hits = (rows.first?["hits"].string ?? "").split(separator: ",").map(String.init)
-            // A full page, or everything in scope read: the answer. Else the index decides.
-            if hits.count > request.limit || windowRows < Int64(recentWindow) {
-                let ids = Array(hits.prefix(request.limit))
-                return EnginePage(ids: ids, nextCursor: hits.count > request.limit ? ids.last : nil)
+            var window = recentWindow
+            // At most twice: a term that matched some of the window but not a page gets a window its
+            // frequency says is enough (up to five times the first), before it goes to the index.
+            for _ in 0..<2 {
+                let rows = try await database.query(
+                    """
+                    SELECT COUNT(*) AS window_rows,
+                      SUBSTRING_INDEX(GROUP_CONCAT(IF(\(conditions.joined(separator: " AND ")), message_id, NULL) ORDER BY message_id DESC SEPARATOR ','),
+                        ',', \(request.limit + 1)) AS hits
+                    FROM (SELECT message_id, author_id, text, has_file, has_link, created_at FROM messages FORCE INDEX (\(index))
+                      WHERE \(scope.joined(separator: " AND ")) ORDER BY message_id DESC LIMIT \(window)) AS recent
+                    """,
+                    filterValues + (required + excluded).map(SQLValue.text) + scopeValues)
+                let windowRows = rows.first?["window_rows"].int ?? 0
+                let hits = (rows.first?["hits"].string ?? "").split(separator: ",").map(String.init)
+                // A full page, or everything in scope read: the answer.
+                if hits.count > request.limit || windowRows < Int64(window) {
+                    let ids = Array(hits.prefix(request.limit))
+                    return EnginePage(ids: ids, nextCursor: hits.count > request.limit ? ids.last : nil)
+                }
+                let needed = hits.isEmpty ? Int.max : window * (request.limit + 1) / hits.count * 3 / 2
+                guard needed <= recentWindow * 5, needed > window else { break }
+                window = needed
             }
         }
         var conditions = scope + filters

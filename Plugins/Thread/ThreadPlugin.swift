@@ -113,6 +113,15 @@ public final class ThreadPlugin: QuikPlugin {
             }
         }
 
+        try context.provideService("followers") { call in
+            let query = try JSONDecoder.quik.decode(FollowersQuery.self, from: call.payload)
+            let rows = try await database.query("SELECT user_id, following FROM followers WHERE root_id = ?", [.text(query.rootId)])
+            return try JSONEncoder.quik.encode(
+                Followers(
+                    userIds: rows.filter { $0["following"].int == 1 }.compactMap { $0["user_id"].string },
+                    unfollowedIds: rows.filter { $0["following"].int != 1 }.compactMap { $0["user_id"].string }))
+        }
+
         try context.subscribe("message.created") { event in
             guard let reply = try? JSONDecoder.quik.decode(Message.self, from: event.payload), let rootId = reply.threadRootId else { return }
             do {

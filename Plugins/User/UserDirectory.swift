@@ -43,6 +43,20 @@ struct UserDirectory: Sendable {
         }
     }
 
+    /// `user.contacts`: addresses, names and time zones of people.
+    func contacts(_ query: ContactsQuery) async throws -> Contacts {
+        let ids = Array(query.userIds.filter(IDs.isPlausible).prefix(1000))
+        guard !ids.isEmpty else { return Contacts(contacts: []) }
+        let rows = try await database.query(
+            "SELECT id, email, display_name, timezone FROM profiles WHERE id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ", ")))",
+            ids.map(SQLValue.text))
+        return Contacts(contacts: rows.map {
+            Contact(
+                id: $0["id"].string ?? "", email: $0["email"].string ?? "", displayName: $0["display_name"].string ?? "",
+                timezone: $0["timezone"].string ?? "UTC")
+        })
+    }
+
     /// `user.lookup`: people by id, or by display name compared word by word without case or accents.
     func lookup(_ request: UserLookup) async throws -> UserLookupReply {
         let ids = Array(request.userIds.filter(IDs.isPlausible).prefix(200))

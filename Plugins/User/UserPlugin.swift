@@ -94,6 +94,10 @@ public final class UserPlugin: QuikPlugin {
             }
         }
 
+        try context.provideService("contacts") { call in
+            guard call.caller == "notifications" else { throw PluginError(.forbidden, "only the notifications plugin reads addresses") }
+            return try JSONEncoder.quik.encode(try await directory.contacts(try JSONDecoder.quik.decode(ContactsQuery.self, from: call.payload)))
+        }
         try context.provideService("lookup") { call in
             try JSONEncoder.quik.encode(try await directory.lookup(try JSONDecoder.quik.decode(UserLookup.self, from: call.payload)))
         }

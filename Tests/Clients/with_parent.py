@@ -11,8 +11,9 @@ import time
 
 
 def default_term():
-    # The test process ignores SIGTERM (its service group handles it), and ignored
-    # signals survive exec: give this process and the server the default back.
+    # The test process ignores or blocks SIGTERM (its service group handles it), and
+    # both survive exec: give this process and the server the default back.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
@@ -20,6 +21,7 @@ def stop(signum, frame):
     raise SystemExit(0)
 
 
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 signal.signal(signal.SIGTERM, stop)
 parent = os.getppid()
 child = subprocess.Popen(sys.argv[1:], preexec_fn=default_term)

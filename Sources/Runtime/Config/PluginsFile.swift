@@ -64,8 +64,21 @@ public enum PluginsFile {
                     }
                     configuration.outbound.allowedInternalHosts = Set(try reader.strings(field, key: "outbound.allowed_internal_hosts").map { $0.lowercased() })
                 }
+            case "jobs":
+                // `jobs: {poll_ms, concurrency, batch_size, timeout_s}`.
+                for (keyNode, field) in try reader.mapping(value, key: "jobs") {
+                    let name = try reader.key(keyNode)
+                    let path = "jobs.\(name)"
+                    switch name {
+                    case "poll_ms": configuration.jobs.pollInterval = .milliseconds(try reader.int(field, key: path, range: 10...60_000))
+                    case "concurrency": configuration.jobs.concurrency = try reader.int(field, key: path, range: 1...1024)
+                    case "batch_size": configuration.jobs.batchSize = try reader.int(field, key: path, range: 1...1000)
+                    case "timeout_s": configuration.jobs.timeout = .seconds(try reader.int(field, key: path, range: 1...3600))
+                    default: throw reader.unknownKey(path, at: keyNode, expected: ["poll_ms", "concurrency", "batch_size", "timeout_s"])
+                    }
+                }
             case "plugins": configuration.plugins = try readPlugins(value, reader: reader)
-            default: throw reader.unknownKey(key, at: keyNode, expected: ["server", "database", "mail", "storage", "outbound", "plugins"])
+            default: throw reader.unknownKey(key, at: keyNode, expected: ["server", "database", "mail", "storage", "outbound", "jobs", "plugins"])
             }
         }
         return configuration

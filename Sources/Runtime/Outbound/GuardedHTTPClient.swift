@@ -34,6 +34,10 @@ package struct GuardedHTTPClient: OutboundHTTP {
         }
     }
 
+    package func allowsInternal(host: String) -> Bool {
+        configuration.allowedInternalHosts.contains(host.lowercased())
+    }
+
     package func fetch(_ request: OutboundRequest) async throws -> OutboundResponse {
         let deadline = ContinuousClock.now + .milliseconds(Int64(max(0.1, request.timeoutSeconds) * 1000))
         var url = request.url

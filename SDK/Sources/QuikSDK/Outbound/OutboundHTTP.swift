@@ -8,6 +8,15 @@ import Foundation
 public protocol OutboundHTTP: Sendable {
     /// Sends the request and returns the final response (after redirects).
     func fetch(_ request: OutboundRequest) async throws -> OutboundResponse
+
+    /// Whether the deployment lets requests reach `host` although it is private or loopback
+    /// (`outbound.allowed_internal_hosts`), for checking URLs users hand in. Since SDK 1.5.
+    func allowsInternal(host: String) -> Bool
+}
+
+extension OutboundHTTP {
+    /// None, as on a host older than SDK 1.5.
+    public func allowsInternal(host: String) -> Bool { false }
 }
 
 /// A request for ``OutboundHTTP``. Since SDK 1.4.
