@@ -15,6 +15,7 @@ public final class NotificationsPlugin: QuikPlugin {
             capabilities: PluginCapabilities(database: true, publishes: ["notification"], outboundHosts: ["*"]),
             settings: [
                 SettingSpec(key: "email_delay_s", kind: .number, defaultValue: .int(30), help: "Seconds an `immediate` email waits, so a message read at once is not mailed"),
+                SettingSpec(key: "push_delay_s", kind: .number, defaultValue: .int(0), help: "Seconds a push waits first (read meanwhile, it is not sent)"),
                 SettingSpec(key: "push_proxy_url", kind: .string, help: "Base URL of a Mattermost-style push proxy for APNs/FCM devices"),
                 SettingSpec(key: "server_id", kind: .string, help: "This deployment's id at the push proxy (default: one made and kept on first start)"),
                 SettingSpec(key: "vapid_subject", kind: .string, help: "Contact for push services in VAPID tokens, mailto: or https: (default: the public URL)"),
@@ -97,7 +98,8 @@ public final class NotificationsPlugin: QuikPlugin {
         let publicURL = (context.publicURL ?? "http://localhost:8080").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         let store = NotificationStore(context: context, database: database)
         let router = Router(
-            context: context, database: database, store: store, immediateEmailDelay: max(0, settings["email_delay_s"]?.doubleValue ?? 30))
+            context: context, database: database, store: store, immediateEmailDelay: max(0, settings["email_delay_s"]?.doubleValue ?? 30),
+            pushDelay: max(0, min(3600, settings["push_delay_s"]?.doubleValue ?? 0)))
         let serverKeys = settings["server_id"]?.stringValue.map { ServerKeys(vapid: keys.vapid, unsubscribe: keys.unsubscribe, serverId: $0) } ?? keys
         let delivery = Delivery(
             context: context, database: database, store: store, keys: serverKeys, pushProxyURL: settings["push_proxy_url"]?.stringValue,

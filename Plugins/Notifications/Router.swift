@@ -11,6 +11,8 @@ struct Router: Sendable {
     let store: NotificationStore
     /// `immediate` email waits this long (`email_delay_s`).
     let immediateEmailDelay: TimeInterval
+    /// Pushes wait this long (`push_delay_s`, default 0), so a message read at once on another device is not pushed.
+    var pushDelay: TimeInterval = 0
 
     /// A message event, as far as routing needs it.
     struct MessageEvent: Decodable {
@@ -117,7 +119,8 @@ struct Router: Sendable {
                     guard outcome.affectedRows == 1 else { continue }
                     let jobs = try transaction.requireJobs()
                     if plan.push {
-                        try await jobs.schedule(Self.pushJob, PushJob(notificationId: notification.id), key: "push:\(notification.id)")
+                        try await jobs.schedule(
+                            Self.pushJob, PushJob(notificationId: notification.id), at: Date().addingTimeInterval(pushDelay), key: "push:\(notification.id)")
                     }
                     if let due = plan.emailDue {
                         try await jobs.schedule(Self.emailJob, EmailJob(userId: plan.userId), at: due, key: EmailJob.key(plan.userId, due))

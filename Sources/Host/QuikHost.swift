@@ -85,6 +85,8 @@ public final class QuikHost: Sendable {
         }
         core.runtime.bus.replace(owner: nil, with: HostCore.busOwner, subscriptions: core.runtime.access.subscriptions)
         try await core.manager.loadAll()
+        // Only now: an event pending from before a restart must reach every subscriber, not only those loaded first.
+        core.database.relay.open()
     }
 
     /// Makes a new signing key; the previous one keeps verifying its tokens until they expire.

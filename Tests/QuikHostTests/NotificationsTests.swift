@@ -282,6 +282,72 @@ struct NotificationsTests {
     }
 }
 
+extension NotificationsTests {
+    @Test("a host killed with -9 between a mention and its push sends the push once after the restart, never twice")
+    func pushSurvivesKill() async throws {
+        let receiver = try WebPushReceiver.start()
+        defer { receiver.stop() }
+        let directory = try Fixtures.temporaryDirectory()
+        let socket = try await TestDatabase.socket()
+        let prefix = TestDatabase.uniquePrefix()
+        // A 3 s push delay puts the kill between the mention and the push; a 2 s job limit (a 5 s claim)
+        // would let a push lost mid-flight go again within the test's wait, so a second push would show.
+        var yaml = """
+            server:
+              port: 0
+              state_dir: \(directory)/state
+              rate_limits: {enabled: false}
+            database:
+              url: \(socket)
+              schema_prefix: \(prefix)
+            outbound:
+              allowed_internal_hosts: [127.0.0.1]
+            jobs:
+              timeout_s: 2
+            plugins:
+
+            """
+        for name in Self.plugins {
+            yaml += "  \(name):\n    path: \(Fixtures.library(name))\n"
+            if name == "auth" { yaml += "    settings: {max_registrations_per_ip: 100000}\n" }
+            if name == "notifications" { yaml += "    settings: {push_delay_s: 3}\n" }
+        }
+        let config = "\(directory)/plugins.yml"
+        try yaml.write(toFile: config, atomically: true, encoding: .utf8)
+
+        let first = try ServerProcess(config: config, log: "\(directory)/first.log")
+        let chat = RemoteChat(port: try await first.port())
+        let ada = try await chat.register("Ada")
+        let bob = try await chat.register("Bob")
+        let workspace = try await chat.workspace(owner: ada, members: [bob])
+        let general = try await chat.channel(workspace, "general", by: ada, adding: [bob])
+        let key = try #require(try await chat.client.get("/api/v1/notifications/web_push_key", token: bob.access).json()["public_key"] as? String)
+        let subscription = try await receiver.subscribe(applicationServerKey: key)
+        let device = try await chat.client.post(
+            "/api/v1/notifications/devices",
+            json: try Self.json(["type": "web_push", "subscription": ["endpoint": subscription.endpoint, "keys": ["p256dh": subscription.p256dh, "auth": subscription.auth]]]),
+            token: bob.access)
+        #expect(device.status == 201)
+        _ = try chat.json(try await chat.post(general, "urgent-ish <@\(bob.id)>", by: ada), 201, "mention")
+        await first.kill(SIGKILL)
+        #expect(try await receiver.received(subscription.endpoint).payloads.isEmpty, "killed before the push")
+
+        let second = try ServerProcess(config: config, log: "\(directory)/second.log")
+        _ = try await second.port()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while try await receiver.received(subscription.endpoint).payloads.isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        // Past a lapsed claim's rerun, had there been one.
+        try await Task.sleep(for: .seconds(7))
+        let received = try await receiver.received(subscription.endpoint)
+        #expect(received.payloads.count == 1, "\(received.payloads)")
+        #expect(received.payloads.first?.contains("urgent-ish") == true)
+        await second.kill(SIGTERM)
+        #expect(second.process.terminationStatus == 0)
+    }
+}
+
 /// `Tests/Clients/push_proxy.py`: a push proxy that records what it is sent.
 final class PushProxy: Sendable {
     let port: Int

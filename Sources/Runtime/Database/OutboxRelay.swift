@@ -26,6 +26,8 @@ package final class OutboxRelay: Service, Sendable {
     /// Plugins whose outbox is being delivered now, and those asked for again meanwhile:
     /// one delivery per plugin at a time keeps events in commit order and unrepeated.
     private let delivering = Mutex<(now: Set<String>, again: Set<String>)>(([], []))
+    /// Whether delivery has begun: held until every plugin of the start-up has subscribed.
+    private let opened = Atomic(false)
     private let wakeups: AsyncStream<String>
     private let wakeup: AsyncStream<String>.Continuation
 
@@ -42,6 +44,13 @@ package final class OutboxRelay: Service, Sendable {
         wakeup.yield(plugin)
     }
 
+    /// Begins delivering, once the plugins loaded at start-up have all subscribed: delivered
+    /// earlier, an event pending from before a restart would reach only those loaded first.
+    package func open() {
+        guard !opened.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        for plugin in sources.withLock({ Array($0.keys) }) { wakeup.yield(plugin) }
+    }
+
     /// Looks at a plugin's outbox now (after a commit that wrote to it).
     package func wake(_ plugin: String) {
         wakeup.yield(plugin)
@@ -51,6 +60,7 @@ package final class OutboxRelay: Service, Sendable {
     /// A call while a delivery for the plugin runs makes that delivery look again and returns 0.
     @discardableResult
     package func deliver(_ plugin: String) async throws -> Int {
+        guard opened.load(ordering: .acquiring) else { return 0 }
         let first = delivering.withLock { state in
             guard state.now.insert(plugin).inserted else {
                 state.again.insert(plugin)
