@@ -252,6 +252,8 @@ let package = Package(
                 "QuikSupport",
                 "CArgon2",
                 "CVips",
+                "QuikWebPush",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -54,32 +54,86 @@ struct Delivery: Sendable {
         return (Notification(row: row), row["user_id"].string ?? "")
     }
 
-    /// The `push` job.
+    /// Pushes at once to this many devices.
+    static let fanOut = 16
+
+    /// The `push` job: the notifications still unread, of users with no open socket (or away) and not
+    /// in DND, go to each of their devices, 16 at a time. Each push sent is logged, so a rerun after a
+    /// crash skips it; a device that fails for now gets a `push_device` job of its own, retried alone.
     func push(_ job: Job) async throws {
-        let id = try job.decode(PushJob.self).notificationId
-        // Deleted with its message, or edited out of a mention, since: nothing to push.
-        guard let (notification, user) = try await notification(id), !notification.read else { return }
-        if let state = try? await context.call("presence", "statuses", PresenceQuery(userIds: [user]), as: PresenceStates.self).states.first,
-            state.connected, state.status != "away"
-        {
-            return
+        let ids = try job.decode(PushJob.self).notificationIds
+        guard !ids.isEmpty else { return }
+        func marks(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
+        // Deleted with its message, edited out of a mention, or read since: nothing to push.
+        let rows = try await database.query(
+            "SELECT \(Notification.columns) FROM notifications WHERE id IN (\(marks(ids.count))) AND is_read = 0", ids.map(SQLValue.text))
+        var pending = rows.map { (Notification(row: $0), $0["user_id"].string ?? "") }
+        let users = Array(Set(pending.map(\.1)))
+        guard !users.isEmpty else { return }
+        if let states = try? await context.call("presence", "statuses", PresenceQuery(userIds: users), as: PresenceStates.self).states {
+            let active = Set(states.filter { $0.connected && $0.status != "away" }.map(\.userId))
+            pending.removeAll { active.contains($0.1) }
         }
-        guard try await !store.dnd(user).isActive() else { return }
+        let now = Date()
+        let quiet = Set(
+            try await database.query("SELECT * FROM dnd WHERE user_id IN (\(marks(users.count)))", users.map(SQLValue.text))
+                .filter { DoNotDisturb(row: $0).isActive(at: now) }.compactMap { $0["user_id"].string })
+        pending.removeAll { quiet.contains($0.1) }
+        guard !pending.isEmpty else { return }
+        let reached = Array(Set(pending.map(\.1)))
+        var devices: [String: [SQLRow]] = [:]
+        for row in try await database.query(
+            "SELECT \(Device.columns) FROM devices WHERE user_id IN (\(marks(reached.count)))", reached.map(SQLValue.text))
+        {
+            devices[row["user_id"].string ?? "", default: []].append(row)
+        }
+        let sent = Set(
+            try await database.query(
+                "SELECT notification_id, device_id FROM push_log WHERE notification_id IN (\(marks(pending.count)))", pending.map { .text($0.0.id) }
+            ).map { "\($0["notification_id"].string ?? "")/\($0["device_id"].string ?? "")" })
+        var sends: [(Notification, String, SQLRow)] = []
+        for (notification, user) in pending {
+            for device in devices[user] ?? [] where !sent.contains("\(notification.id)/\(device["id"].string ?? "")") {
+                sends.append((notification, user, device))
+            }
+        }
         let jobs = try context.requireJobs()
-        for row in try await database.query("SELECT id FROM devices WHERE user_id = ?", [.text(user)]) {
-            guard let device = row["id"].string else { continue }
-            try await jobs.schedule(Self.deviceJob, DeviceJob(notificationId: id, deviceId: device), key: "push:\(id):\(device)")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, send) in sends.enumerated() {
+                if index >= Self.fanOut { try await group.next() }
+                group.addTask {
+                    let (notification, user, device) = send
+                    let deviceId = device["id"].string ?? ""
+                    do {
+                        try await self.send(notification, user: user, device: device)
+                    } catch {
+                        try await jobs.schedule(
+                            Self.deviceJob, DeviceJob(notificationId: notification.id, deviceId: deviceId), key: "push:\(notification.id):\(deviceId)")
+                    }
+                }
+            }
+            try await group.waitForAll()
         }
     }
 
-    /// The `push_device` job: a 404 or 410 (or the proxy's `REMOVE`) forgets the device; a 429 or 5xx is retried.
+    /// The `push_device` job: one device's retry.
     func pushDevice(_ job: Job) async throws {
         let task = try job.decode(DeviceJob.self)
-        guard let (notification, user) = try await notification(task.notificationId),
+        guard let (notification, user) = try await notification(task.notificationId), !notification.read,
             let device = try await database.query(
                 "SELECT \(Device.columns) FROM devices WHERE id = ? AND user_id = ?", [.text(task.deviceId), .text(user)]
-            ).first
+            ).first,
+            try await database.query(
+                "SELECT 1 FROM push_log WHERE notification_id = ? AND device_id = ?", [.text(task.notificationId), .text(task.deviceId)]
+            ).isEmpty
         else { return }
+        try await send(notification, user: user, device: device)
+    }
+
+    /// Sends one push: a 404 or 410 (or the proxy's `REMOVE`) forgets the device; a 429 or 5xx throws, to retry;
+    /// a push sent is logged, so it is never sent again for the same notification and device.
+    func send(_ notification: Notification, user: String, device: SQLRow) async throws {
+        let deviceId = device["id"].string ?? ""
         guard let outbound = context.outbound else { throw PluginError(.unavailable, "no outbound HTTP") }
         let payload = Payload(
             type: notification.type, notificationId: notification.id, workspaceId: notification.workspaceId, channelId: notification.channelId,
@@ -121,15 +175,17 @@ struct Delivery: Sendable {
             || (device["type"].string == "push_proxy"
                 && (try? JSONSerialization.jsonObject(with: response.body) as? [String: Any])?["status"] as? String == "REMOVE")
         if remove {
-            try await database.execute("DELETE FROM devices WHERE id = ?", [.text(task.deviceId)])
-            context.logger.info("push device gone; removed", metadata: ["device_id": "\(task.deviceId)", "status": "\(response.status)"])
+            try await database.execute("DELETE FROM devices WHERE id = ?", [.text(deviceId)])
+            context.logger.info("push device gone; removed", metadata: ["device_id": "\(deviceId)", "status": "\(response.status)"])
             return
         }
         if response.status == 429 || response.status >= 500 {
             throw PluginError(.unavailable, "the push service answered \(response.status)")
         }
         if !(200..<300).contains(response.status) {
-            context.logger.warning("push refused", metadata: ["device_id": "\(task.deviceId)", "status": "\(response.status)"])
+            context.logger.warning("push refused", metadata: ["device_id": "\(deviceId)", "status": "\(response.status)"])
         }
+        try await database.execute(
+            "INSERT IGNORE INTO push_log (notification_id, device_id, sent_at) VALUES (?, ?, ?)", [.text(notification.id), .text(deviceId), .date(Date())])
     }
 }

@@ -19,14 +19,32 @@ struct Digest: Sendable {
         "\(publicURL)/api/v1/notifications/unsubscribe?user_id=\(userId)&sig=\(keys.unsubscribeSignature(userId))"
     }
 
-    /// The `email` job.
+    /// The `email` job: every user with mail due by now gets theirs (one job per ten seconds of due
+    /// times, however many users; a user in DND gets a job at DND's end instead).
     func send(_ job: Job) async throws {
-        let user = try job.decode(EmailJob.self).userId
         let now = Date()
+        let users = try await database.query(
+            """
+            SELECT DISTINCT user_id FROM notifications
+            WHERE emailed_at IS NULL AND email_due_at IS NOT NULL AND email_due_at <= ? AND is_read = 0 LIMIT 1000
+            """, [.date(now.addingTimeInterval(1))]
+        ).compactMap { $0["user_id"].string }
+        for user in users {
+            do {
+                try await send(to: user, now: now)
+            } catch {
+                context.logger.warning("a notification email was not sent; it goes with the next", metadata: ["user_id": "\(user)", "error": "\(error)"])
+            }
+        }
+        // More than one job's worth: the rest in a moment.
+        if users.count == 1000 { try await context.requireJobs().schedule(Router.emailJob, EmailJob(), key: EmailJob.key(now.addingTimeInterval(10))) }
+    }
+
+    private func send(to user: String, now: Date) async throws {
         let dnd = try await store.dnd(user)
         if dnd.isActive(at: now) {
             let end = dnd.end(after: now)
-            try await context.requireJobs().schedule(Router.emailJob, EmailJob(userId: user), at: end, key: EmailJob.key(user, end))
+            try await context.requireJobs().schedule(Router.emailJob, EmailJob(), at: EmailJob.runAt(end), key: EmailJob.key(end))
             return
         }
         let rows = try await database.query(

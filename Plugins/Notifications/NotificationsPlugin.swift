@@ -50,7 +50,8 @@ public final class NotificationsPlugin: QuikPlugin {
                   UNIQUE KEY one_per_reminder (user_id, reminder_id),
                   KEY feed (user_id, in_feed, id),
                   KEY by_message (message_id),
-                  KEY by_channel (user_id, channel_id, message_id)
+                  KEY by_channel (user_id, channel_id, message_id),
+                  KEY email_due (emailed_at, email_due_at)
                 )
                 """,
                 """
@@ -87,6 +88,12 @@ public final class NotificationsPlugin: QuikPlugin {
                 )
                 """,
                 "CREATE TABLE server_keys (name VARCHAR(40) NOT NULL PRIMARY KEY, value TEXT NOT NULL)",
+                """
+                CREATE TABLE push_log (
+                  notification_id VARCHAR(32) NOT NULL, device_id VARCHAR(32) NOT NULL, sent_at DATETIME(3) NOT NULL,
+                  PRIMARY KEY (notification_id, device_id)
+                )
+                """,
             ])
         ]
     }

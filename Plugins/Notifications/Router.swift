@@ -93,41 +93,54 @@ struct Router: Sendable {
             at: message.createdAt)
     }
 
-    /// Stores the notifications with their push and email jobs in one transaction, then tells the sockets.
+    /// Stores the notifications with their push and email jobs in one transaction per 500 users, then
+    /// tells the sockets. One push job fans out to every device of the batch; one email job per window of due times.
     private func deliver(_ planned: [Planned], workspaceId: String?, channelId: String?, messageId: String?, reminderId: String? = nil, actorId: String?, text: String, at: Date) async throws {
         var made: [(String, Notification)] = []
+        let shortText = String(text.prefix(Notification.textLimit))
         for batch in stride(from: 0, to: planned.count, by: 500).map({ Array(planned[$0..<min(planned.count, $0 + 500)]) }) {
             let created = try await database.transaction(retryOnDeadlock: true) { transaction -> [(String, Notification)] in
-                var created: [(String, Notification)] = []
-                for plan in batch {
+                // At most one per message (or reminder) and user: a redelivered event makes nothing new.
+                let marks = Array(repeating: "?", count: batch.count).joined(separator: ", ")
+                let column = messageId != nil ? "message_id" : "reminder_id"
+                let existing = Set(
+                    try await transaction.query(
+                        "SELECT user_id FROM notifications WHERE \(column) = ? AND user_id IN (\(marks)) FOR UPDATE",
+                        [.text(messageId ?? reminderId ?? "")] + batch.map { .text($0.userId) }
+                    ).compactMap { $0["user_id"].string })
+                let fresh = batch.filter { !existing.contains($0.userId) }
+                guard !fresh.isEmpty else { return [] }
+                var rows: [String] = []
+                var values: [SQLValue] = []
+                var created: [(Planned, Notification)] = []
+                for plan in fresh {
                     let notification = Notification(
                         id: IDs.make("N"), type: plan.type, workspaceId: workspaceId, channelId: channelId, messageId: messageId, reminderId: reminderId,
-                        actorId: actorId, text: text, createdAt: Date())
-                    // At most one per message (or reminder) and user: a redelivered event makes nothing new.
-                    let outcome = try await transaction.execute(
-                        """
-                        INSERT IGNORE INTO notifications (id, user_id, type, in_feed, workspace_id, channel_id, message_id, reminder_id, actor_id,
-                          text, is_read, created_at, email_due_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
-                        """,
-                        [
-                            .text(notification.id), .text(plan.userId), .text(plan.type), .int(plan.inFeed ? 1 : 0), workspaceId.map(SQLValue.text) ?? .null,
-                            channelId.map(SQLValue.text) ?? .null, messageId.map(SQLValue.text) ?? .null, reminderId.map(SQLValue.text) ?? .null,
-                            actorId.map(SQLValue.text) ?? .null, .text(notification.text), .date(notification.createdAt),
-                            plan.emailDue.map(SQLValue.date) ?? .null,
-                        ])
-                    guard outcome.affectedRows == 1 else { continue }
-                    let jobs = try transaction.requireJobs()
-                    if plan.push {
-                        try await jobs.schedule(
-                            Self.pushJob, PushJob(notificationId: notification.id), at: Date().addingTimeInterval(pushDelay), key: "push:\(notification.id)")
-                    }
-                    if let due = plan.emailDue {
-                        try await jobs.schedule(Self.emailJob, EmailJob(userId: plan.userId), at: due, key: EmailJob.key(plan.userId, due))
-                    }
-                    if plan.inFeed { created.append((plan.userId, notification)) }
+                        actorId: actorId, text: shortText, createdAt: Date())
+                    rows.append("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)")
+                    values += [
+                        .text(notification.id), .text(plan.userId), .text(plan.type), .int(plan.inFeed ? 1 : 0), workspaceId.map(SQLValue.text) ?? .null,
+                        channelId.map(SQLValue.text) ?? .null, messageId.map(SQLValue.text) ?? .null, reminderId.map(SQLValue.text) ?? .null,
+                        actorId.map(SQLValue.text) ?? .null, .text(shortText), .date(notification.createdAt), plan.emailDue.map(SQLValue.date) ?? .null,
+                    ]
+                    created.append((plan, notification))
                 }
-                return created
+                try await transaction.execute(
+                    """
+                    INSERT INTO notifications (id, user_id, type, in_feed, workspace_id, channel_id, message_id, reminder_id, actor_id,
+                      text, is_read, created_at, email_due_at)
+                    VALUES \(rows.joined(separator: ", "))
+                    """, values)
+                let jobs = try transaction.requireJobs()
+                let pushes = created.filter(\.0.push).map(\.1.id)
+                if !pushes.isEmpty {
+                    try await jobs.schedule(
+                        Self.pushJob, PushJob(notificationIds: pushes), at: Date().addingTimeInterval(pushDelay), key: "push:\(pushes[0])")
+                }
+                for due in Set(created.compactMap { $0.0.emailDue.map(EmailJob.runAt) }) {
+                    try await jobs.schedule(Self.emailJob, EmailJob(), at: due, key: EmailJob.key(due.addingTimeInterval(-1)))
+                }
+                return created.filter(\.0.inFeed).map { ($0.0.userId, $0.1) }
             }
             made += created
         }
@@ -225,17 +238,20 @@ struct Router: Sendable {
     }
 }
 
-/// The job that pushes one notification to its user's devices.
+/// The job that pushes notifications (those of one message, or one reminder) to their users' devices.
 struct PushJob: Codable {
-    var notificationId: String
+    var notificationIds: [String]
 }
 
-/// The job that mails a user what is due and still unread.
+/// The job that mails everyone what is due and still unread.
 struct EmailJob: Codable {
-    var userId: String
+    /// Due times are gathered in windows of this many seconds: one job each, however many users.
+    static let window: TimeInterval = 10
 
-    /// One job per user and minute: mail due in the same minute goes out together.
-    static func key(_ userId: String, _ due: Date) -> String {
-        "email:\(userId):\(Int(due.timeIntervalSince1970 / 60))"
+    static func key(_ due: Date) -> String { "email:\(Int(due.timeIntervalSince1970 / window))" }
+
+    /// The end of `due`'s window, when its job runs.
+    static func runAt(_ due: Date) -> Date {
+        Date(timeIntervalSince1970: (due.timeIntervalSince1970 / window).rounded(.down) * window + window)
     }
 }

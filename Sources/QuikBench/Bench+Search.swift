@@ -266,8 +266,8 @@ struct BenchAPI: Sendable {
     let base: String
     let client: HTTPClient
 
-    init(port: Int) {
-        base = "http://127.0.0.1:\(port)/api/v1"
+    init(port: Int, base: String? = nil) {
+        self.base = base ?? "http://127.0.0.1:\(port)/api/v1"
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)

@@ -46,10 +46,13 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Posts a second while the search index lag is measured.")
     var postRate = 500
 
+    @Option(help: "Channel members for the notifications figures (a tenth of them get a Web Push device).")
+    var members = 5000
+
     @Option(help: "Durable jobs due at once for the jobs figures.")
     var jobs = 100_000
 
-    @Option(help: "Run only these sections (repeatable): load, routes, bus, auth, argon2, resets, database, files, slowloris, search, jobs.")
+    @Option(help: "Run only these sections (repeatable): load, routes, bus, auth, argon2, resets, database, files, slowloris, search, jobs, notifications.")
     var only: [String] = []
 
     func runs(_ section: String) -> Bool { only.isEmpty || only.contains(section) }
@@ -106,6 +109,7 @@ struct Bench: AsyncParsableCommand {
             try await Self.search(build: build, workspace: workspace, count: options.searchMessages, rate: options.postRate, seconds: options.seconds)
         }
         if runs("jobs") { try await Self.jobs(build: build, workspace: workspace, count: options.jobs) }
+        if runs("notifications") { try await Self.notifications(build: build, workspace: workspace, members: options.members) }
     }
 
     /// The benchmark's database server; every host here uses it with its own schema prefix.

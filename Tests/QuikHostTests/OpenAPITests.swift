@@ -58,13 +58,13 @@ struct OpenAPITests {
         }
     }
 
-    @Test("schemathesis on the search, reminders and scheduled routes, in a workspace with messages: no 5xx, no response outside its schema")
+    @Test("schemathesis on the search, reminders, scheduled and notifications routes, in a workspace with messages: no 5xx, no response outside its schema")
     func schemaDrivenFuzzingOfSearchAndLater() async throws {
         let schemathesis = Self.root + "/.build-venv/bin/schemathesis"
         guard FileManager.default.isExecutableFile(atPath: schemathesis) else {
             throw TestFailure("\(schemathesis) is missing: scripts/test installs it (pip install schemathesis into .build-venv)")
         }
-        try await IdentityHost.with(IdentityHost.messaging + ["files", "search", "reminders", "scheduled"]) { chat in
+        try await IdentityHost.with(IdentityHost.messaging + ["files", "search", "reminders", "scheduled", "notifications"]) { chat in
             let user = try await chat.register("fuzz")
             // A workspace of the caller's with messages, so queries get past 404 to the engine.
             let workspace = try await chat.workspace(owner: user, members: [])
@@ -77,7 +77,10 @@ struct OpenAPITests {
                 .write(toFile: config, atomically: true, encoding: .utf8)
             // Search with every check; reminders and scheduled messages without the one that wants every
             // schema-valid request accepted: a time in the past is valid RFC 3339 and still refused (422).
-            for (paths, excluded) in [("search", "unsupported_method"), ("reminders|scheduled", "unsupported_method,positive_data_acceptance")] {
+            // Notifications likewise: a valid-looking time in the past, or subscription keys that are not a curve point, are 422.
+            for (paths, excluded) in [
+                ("search", "unsupported_method"), ("reminders|scheduled|notifications", "unsupported_method,positive_data_acceptance"),
+            ] {
                 let (status, output) = try await runProgram(schemathesis, [
                     "--config-file", config,
                     "run", "http://127.0.0.1:\(chat.test.port)/api/v1/openapi.json",
