@@ -3,6 +3,7 @@ import QuikContracts
 import QuikPluginKit
 import QuikSDK
 import QuikWebPush
+import Synchronization
 
 /// Pushes: one job per notification decides whether to push at all (not while the user
 /// has a socket open and is not away, nor in DND: dropped, not held), then one job per
@@ -17,6 +18,25 @@ struct Delivery: Sendable {
     let pushProxyURL: String?
     /// The `sub` of VAPID tokens: whom push services may write to.
     let subject: String
+
+    /// VAPID headers by push service origin, reused for an hour of their 12 (signing one per push cost more than the push).
+    let vapidHeaders = VAPIDHeaders()
+
+    final class VAPIDHeaders: Sendable {
+        private let cache = Mutex<[String: (header: String, until: Date)]>([:])
+
+        func header(for endpoint: String, make: () throws -> String) rethrows -> String {
+            let origin = URL(string: endpoint).map { "\($0.scheme ?? "")://\($0.host ?? ""):\($0.port ?? 0)" } ?? endpoint
+            let now = Date()
+            if let hit = cache.withLock({ $0[origin] }), hit.until > now { return hit.header }
+            let header = try make()
+            cache.withLock { cache in
+                if cache.count > 1000 { cache.removeAll() }
+                cache[origin] = (header, now.addingTimeInterval(3600))
+            }
+            return header
+        }
+    }
 
     struct DeviceJob: Codable {
         var notificationId: String
@@ -148,7 +168,9 @@ struct Delivery: Sendable {
             request.body = try WebPush.encrypt(try JSONEncoder.quik.encode(payload), to: keys)
             request.headers = [
                 "content-type": "application/octet-stream", "content-encoding": "aes128gcm", "ttl": "86400", "urgency": "normal",
-                "authorization": try WebPush.authorization(endpoint: endpoint, subject: subject, key: self.keys.vapid),
+                "authorization": try vapidHeaders.header(for: endpoint) {
+                    try WebPush.authorization(endpoint: endpoint, subject: subject, key: self.keys.vapid)
+                },
             ]
         case "push_proxy":
             guard let proxy = pushProxyURL, let token = device["token"].string else { return }

@@ -128,7 +128,7 @@ public final class QuikHost: Sendable {
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 // Stopped in reverse order: the relay delivers what is pending before the bus drains.
-                services: [.init(service: core.runtime.bus), .init(service: core.database.relay)], logger: core.logger))
+                services: [.init(service: core.runtime.bus), .init(service: core.database.relay), .init(service: core.runtime.outboundClients)], logger: core.logger))
         let outcome = await withTaskGroup(of: Result<T, any Error>?.self) { tasks in
             tasks.addTask {
                 try? await services.run()
@@ -223,7 +223,7 @@ public final class QuikHost: Sendable {
         var services: [any Service] = []
         if let embedded = core.embedded { services.append(embedded) }
         // Stopped in reverse order: jobs, plugins, then the relay (delivering what they committed), then the bus drains.
-        services += [core.database, core.runtime.bus, core.database.relay, core.manager, core.jobs, limiter, startup]
+        services += [core.database, core.runtime.bus, core.database.relay, core.runtime.outboundClients, core.manager, core.jobs, limiter, startup]
         if configuration.devMode {
             services.append(AfterStartup(startup: startup, service: PluginWatcher(manager: core.manager, configuration: configuration, logger: core.logger)))
         }

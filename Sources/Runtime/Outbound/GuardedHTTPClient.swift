@@ -14,12 +14,15 @@ package struct GuardedHTTPClient: OutboundHTTP {
     let permitted: [String]
     let plugin: String
     let logger: Logger
+    /// Shared clients, reused across requests; `nil` makes one per request.
+    let clients: OutboundClients?
 
-    package init(configuration: OutboundConfiguration, permitted: [String], plugin: String, logger: Logger) {
+    package init(configuration: OutboundConfiguration, permitted: [String], plugin: String, logger: Logger, clients: OutboundClients? = nil) {
         self.configuration = configuration
         self.permitted = permitted
         self.plugin = plugin
         self.logger = logger
+        self.clients = clients
     }
 
     private func isPermitted(_ host: String) -> Bool {
@@ -58,11 +61,19 @@ package struct GuardedHTTPClient: OutboundHTTP {
                 logger.info("outbound request refused", metadata: ["plugin": "\(plugin)", "host": "\(host)", "hop": "\(hop)"])
                 throw PluginError(.forbidden, "\(host) resolves to an internal address", details: ["url": "internal"])
             }
-            var clientConfiguration = HTTPClient.Configuration()
-            clientConfiguration.redirectConfiguration = .disallow
-            clientConfiguration.timeout.connect = .seconds(Int64(max(1, request.timeoutSeconds.rounded(.up))))
-            if address != host { clientConfiguration.dnsOverride = [host: address] }
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+            let shared = clients?.client(host: host, address: address)
+            let client: HTTPClient
+            if let shared {
+                client = shared
+            } else {
+                var clientConfiguration = HTTPClient.Configuration()
+                clientConfiguration.redirectConfiguration = .disallow
+                clientConfiguration.timeout.connect = .seconds(Int64(max(1, request.timeoutSeconds.rounded(.up))))
+                if address != host { clientConfiguration.dnsOverride = [host: address] }
+                client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+            }
+            // Only a client made for this request is shut down after it.
+            let ownClient = shared == nil
             do {
                 var outgoing = HTTPClientRequest(url: url)
                 outgoing.method = HTTPMethod(rawValue: method.rawValue)
@@ -76,7 +87,7 @@ package struct GuardedHTTPClient: OutboundHTTP {
                     let next = URL(string: location, relativeTo: parsed)?.absoluteURL.absoluteString
                 {
                     _ = try? await response.body.collect(upTo: 64 << 10)
-                    try await client.shutdown()
+                    if ownClient { try await client.shutdown() }
                     url = next
                     if status == 303 || ((status == 301 || status == 302) && method == .post) {
                         method = .get
@@ -97,10 +108,10 @@ package struct GuardedHTTPClient: OutboundHTTP {
                 }
                 var headers: [String: String] = [:]
                 for header in response.headers { headers[header.name.lowercased()] = header.value }
-                try await client.shutdown()
+                if ownClient { try await client.shutdown() }
                 return OutboundResponse(status: status, headers: headers, body: received, truncated: truncated, url: url)
             } catch {
-                try? await client.shutdown()
+                if ownClient { try? await client.shutdown() }
                 if let error = error as? PluginError { throw error }
                 throw PluginError(.unavailable, "\(host) could not be fetched")
             }

@@ -154,7 +154,9 @@ package struct HostContext: PluginContext {
     package var outbound: (any OutboundHTTP)? {
         let permitted = instance.manifest.capabilities.outboundHosts
         guard !permitted.isEmpty else { return nil }
-        return GuardedHTTPClient(configuration: runtime.configuration.outbound, permitted: permitted, plugin: pluginName, logger: runtime.logger)
+        return GuardedHTTPClient(
+            configuration: runtime.configuration.outbound, permitted: permitted, plugin: pluginName, logger: runtime.logger,
+            clients: runtime.outboundClients)
     }
 
     package var blobs: (any BlobStore)? {

@@ -35,6 +35,8 @@ package final class HostRuntime: Sendable {
     package let blobs: (any BlobStore)?
     /// Plugins' background tasks, run by the plugin manager's service.
     package let backgroundTasks = PluginTaskRunner()
+    /// Outbound HTTP clients shared by plugins' requests (a service of the group).
+    package let outboundClients = OutboundClients()
     /// Rung when a job is scheduled or a running one ends, so the job runner looks at once.
     package let jobSignal = Doorbell()
     let tables = Mutex(Tables())
