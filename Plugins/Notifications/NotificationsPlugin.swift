@@ -160,9 +160,13 @@ public final class NotificationsPlugin: QuikPlugin {
         try context.addRoute(
             .get, "/", options: RouteOptions(summary: "The caller's notifications, newest first").documented(query: [workspace, unread] + page, response: .list(of: Notification.schema))
         ) { request in
-            try .json(
+            let unread = request.query("unread")
+            guard unread == nil || unread == "true" || unread == "false" else {
+                throw PluginError(.validationFailed, "unread is true or false", details: ["unread": "must be true or false"])
+            }
+            return try .json(
                 try await store.feed(
-                    workspaceId: request.query("workspace_id"), unreadOnly: request.query("unread") == "true", page: try Page(request),
+                    workspaceId: request.query("workspace_id"), unreadOnly: unread == "true", page: try Page(request),
                     userId: try request.requirePrincipal().userId))
         }
         let count = APISchema.object(["count": .integer(minimum: 0)], required: ["count"])
