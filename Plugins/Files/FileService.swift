@@ -240,12 +240,11 @@ final class FileService: Sendable {
     func find(_ query: FileSearchQuery) async throws -> FileSearchReply {
         var conditions = ["workspace_id = ?"]
         var values: [SQLValue] = [.text(query.workspaceId)]
-        func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
         let readable = query.readableChannelIds.filter(IDs.isPlausible)
         if readable.isEmpty {
             conditions.append("uploader_id = ?")
         } else {
-            conditions.append("(uploader_id = ? OR id IN (SELECT file_id FROM file_messages WHERE channel_id IN (\(placeholders(readable.count)))))")
+            conditions.append("(uploader_id = ? OR id IN (SELECT file_id FROM file_messages WHERE channel_id IN (\(sqlPlaceholders(readable.count)))))")
         }
         values.append(.text(query.userId))
         values += readable.map(SQLValue.text)
@@ -259,12 +258,12 @@ final class FileService: Sendable {
         }
         if let uploaders = query.uploaderIds {
             guard !uploaders.isEmpty else { return FileSearchReply(files: [], nextCursor: nil) }
-            conditions.append("uploader_id IN (\(placeholders(uploaders.count)))")
+            conditions.append("uploader_id IN (\(sqlPlaceholders(uploaders.count)))")
             values += uploaders.map(SQLValue.text)
         }
         if let channels = query.channelIds {
             guard !channels.isEmpty else { return FileSearchReply(files: [], nextCursor: nil) }
-            conditions.append("id IN (SELECT file_id FROM file_messages WHERE channel_id IN (\(placeholders(channels.count))))")
+            conditions.append("id IN (SELECT file_id FROM file_messages WHERE channel_id IN (\(sqlPlaceholders(channels.count))))")
             values += channels.map(SQLValue.text)
         }
         if let from = query.createdFrom {

@@ -21,7 +21,7 @@ struct MessageStore: Sendable {
     func hydrate(_ rows: [SQLRow]) async throws -> [Message] {
         let ids = rows.compactMap { $0["id"].string }
         guard !ids.isEmpty else { return [] }
-        let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        let marks = sqlPlaceholders(ids.count)
         var reactions: [String: [String: [String]]] = [:]
         for row in try await database.query(
             "SELECT message_id, emoji, user_id FROM reactions WHERE message_id IN (\(marks)) ORDER BY created_at, user_id", ids.map(SQLValue.text))
@@ -77,7 +77,7 @@ struct MessageStore: Sendable {
         var found: [String: Message] = [:]
         for start in stride(from: 0, to: ids.count, by: 200) {
             let chunk = Array(ids[start..<min(start + 200, ids.count)])
-            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+            let marks = sqlPlaceholders(chunk.count)
             let rows = try await database.query(
                 "SELECT \(Message.columns) FROM messages WHERE id IN (\(marks)) AND deleted_at IS NULL", chunk.map(SQLValue.text))
             for message in try await hydrate(rows) { found[message.id] = message }

@@ -83,10 +83,9 @@ struct Delivery: Sendable {
     func push(_ job: Job) async throws {
         let ids = try job.decode(PushJob.self).notificationIds
         guard !ids.isEmpty else { return }
-        func marks(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
         // Deleted with its message, edited out of a mention, or read since: nothing to push.
         let rows = try await database.query(
-            "SELECT \(Notification.columns) FROM notifications WHERE id IN (\(marks(ids.count))) AND is_read = 0", ids.map(SQLValue.text))
+            "SELECT \(Notification.columns) FROM notifications WHERE id IN (\(sqlPlaceholders(ids.count))) AND is_read = 0", ids.map(SQLValue.text))
         var pending = rows.map { (Notification(row: $0), $0["user_id"].string ?? "") }
         let users = Array(Set(pending.map(\.1)))
         guard !users.isEmpty else { return }
@@ -96,20 +95,20 @@ struct Delivery: Sendable {
         }
         let now = Date()
         let quiet = Set(
-            try await database.query("SELECT * FROM dnd WHERE user_id IN (\(marks(users.count)))", users.map(SQLValue.text))
+            try await database.query("SELECT * FROM dnd WHERE user_id IN (\(sqlPlaceholders(users.count)))", users.map(SQLValue.text))
                 .filter { DoNotDisturb(row: $0).isActive(at: now) }.compactMap { $0["user_id"].string })
         pending.removeAll { quiet.contains($0.1) }
         guard !pending.isEmpty else { return }
         let reached = Array(Set(pending.map(\.1)))
         var devices: [String: [SQLRow]] = [:]
         for row in try await database.query(
-            "SELECT \(Device.columns) FROM devices WHERE user_id IN (\(marks(reached.count)))", reached.map(SQLValue.text))
+            "SELECT \(Device.columns) FROM devices WHERE user_id IN (\(sqlPlaceholders(reached.count)))", reached.map(SQLValue.text))
         {
             devices[row["user_id"].string ?? "", default: []].append(row)
         }
         let sent = Set(
             try await database.query(
-                "SELECT notification_id, device_id FROM push_log WHERE notification_id IN (\(marks(pending.count)))", pending.map { .text($0.0.id) }
+                "SELECT notification_id, device_id FROM push_log WHERE notification_id IN (\(sqlPlaceholders(pending.count)))", pending.map { .text($0.0.id) }
             ).map { "\($0["notification_id"].string ?? "")/\($0["device_id"].string ?? "")" })
         var sends: [(Notification, String, SQLRow)] = []
         for (notification, user) in pending {

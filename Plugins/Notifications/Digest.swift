@@ -56,7 +56,7 @@ struct Digest: Sendable {
         guard !rows.isEmpty else { return }
         let notifications = rows.map(Notification.init(row:))
         let ids = notifications.map(\.id)
-        let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        let marks = sqlPlaceholders(ids.count)
         // Unsubscribed meanwhile: nothing goes, and nothing waits.
         guard try await store.preferences(user).email != "none" else {
             try await database.execute("UPDATE notifications SET emailed_at = ? WHERE id IN (\(marks))", [.date(now)] + ids.map(SQLValue.text))

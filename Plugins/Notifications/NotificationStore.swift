@@ -65,7 +65,7 @@ struct NotificationStore: Sendable {
             throw PluginError(.validationFailed, "ids holds 1 to 1000 ids", details: ["ids": "malformed"])
         }
         try await database.execute(
-            "UPDATE notifications SET is_read = 1 WHERE user_id = ? AND id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ", ")))",
+            "UPDATE notifications SET is_read = 1 WHERE user_id = ? AND id IN (\(sqlPlaceholders(ids.count)))",
             [.text(userId)] + ids.map(SQLValue.text))
     }
 

@@ -101,7 +101,7 @@ struct Router: Sendable {
         for batch in stride(from: 0, to: planned.count, by: 500).map({ Array(planned[$0..<min(planned.count, $0 + 500)]) }) {
             let created = try await database.transaction(retryOnDeadlock: true) { transaction -> [(String, Notification)] in
                 // At most one per message (or reminder) and user: a redelivered event makes nothing new.
-                let marks = Array(repeating: "?", count: batch.count).joined(separator: ", ")
+                let marks = sqlPlaceholders(batch.count)
                 let column = messageId != nil ? "message_id" : "reminder_id"
                 let existing = Set(
                     try await transaction.query(
@@ -207,12 +207,11 @@ struct Router: Sendable {
 
     // MARK: Reading preferences in bulk
 
-    private func marks(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
 
     private func preferences(of users: [String]) async throws -> [String: Preferences] {
         var found: [String: Preferences] = [:]
         for chunk in stride(from: 0, to: users.count, by: 1000).map({ Array(users[$0..<min(users.count, $0 + 1000)]) }) {
-            for row in try await database.query("SELECT * FROM preferences WHERE user_id IN (\(marks(chunk.count)))", chunk.map(SQLValue.text)) {
+            for row in try await database.query("SELECT * FROM preferences WHERE user_id IN (\(sqlPlaceholders(chunk.count)))", chunk.map(SQLValue.text)) {
                 if let user = row["user_id"].string { found[user] = Preferences(row: row) }
             }
         }
@@ -230,7 +229,7 @@ struct Router: Sendable {
     func usersWithDevices(_ users: [String]) async throws -> Set<String> {
         var found = Set<String>()
         for chunk in stride(from: 0, to: users.count, by: 1000).map({ Array(users[$0..<min(users.count, $0 + 1000)]) }) {
-            for row in try await database.query("SELECT DISTINCT user_id FROM devices WHERE user_id IN (\(marks(chunk.count)))", chunk.map(SQLValue.text)) {
+            for row in try await database.query("SELECT DISTINCT user_id FROM devices WHERE user_id IN (\(sqlPlaceholders(chunk.count)))", chunk.map(SQLValue.text)) {
                 if let user = row["user_id"].string { found.insert(user) }
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import QuikPluginKit
 import QuikSDK
 
 /// ``SearchEngine`` on an InnoDB FULLTEXT index in the plugin's own schema.
@@ -107,9 +108,8 @@ struct MariaDBSearchEngine: SearchEngine {
 
     func search(_ request: EngineQuery) async throws -> EnginePage {
         let query = request.query
-        func marks(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
         // Which messages may appear at all, on indexed columns: readable channels, the page and the date range.
-        var scope = ["deleted = 0", "channel_id IN (\(marks(request.channelIds.count)))"]
+        var scope = ["deleted = 0", "channel_id IN (\(sqlPlaceholders(request.channelIds.count)))"]
         var scopeValues: [SQLValue] = request.channelIds.map(SQLValue.text)
         if let cursor = request.cursor {
             scope.append("message_id < ?")
@@ -127,7 +127,7 @@ struct MariaDBSearchEngine: SearchEngine {
         var filters: [String] = []
         var filterValues: [SQLValue] = []
         if let authors = request.authorIds {
-            filters.append("author_id IN (\(marks(authors.count)))")
+            filters.append("author_id IN (\(sqlPlaceholders(authors.count)))")
             filterValues += authors.map(SQLValue.text)
         }
         if let from = request.from {

@@ -48,7 +48,7 @@ struct UserDirectory: Sendable {
         let ids = Array(query.userIds.filter(IDs.isPlausible).prefix(1000))
         guard !ids.isEmpty else { return Contacts(contacts: []) }
         let rows = try await database.query(
-            "SELECT id, email, display_name, timezone FROM profiles WHERE id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ", ")))",
+            "SELECT id, email, display_name, timezone FROM profiles WHERE id IN (\(sqlPlaceholders(ids.count)))",
             ids.map(SQLValue.text))
         return Contacts(contacts: rows.map {
             Contact(
@@ -63,8 +63,8 @@ struct UserDirectory: Sendable {
         let names = Array(request.displayNames.prefix(50)).map(SearchKey.nameWords).filter { !$0.isEmpty }
         guard !ids.isEmpty || !names.isEmpty else { return UserLookupReply(users: []) }
         var conditions: [String] = []
-        if !ids.isEmpty { conditions.append("id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ", ")))") }
-        if !names.isEmpty { conditions.append("name_words IN (\(Array(repeating: "?", count: names.count).joined(separator: ", ")))") }
+        if !ids.isEmpty { conditions.append("id IN (\(sqlPlaceholders(ids.count)))") }
+        if !names.isEmpty { conditions.append("name_words IN (\(sqlPlaceholders(names.count)))") }
         let rows = try await database.query(
             "SELECT id, display_name, timezone FROM profiles WHERE \(conditions.joined(separator: " OR ")) LIMIT 1000",
             ids.map(SQLValue.text) + names.map(SQLValue.text))

@@ -13,21 +13,8 @@ struct LinkPreviewTests {
     static func pages() throws -> (port: Int, log: String, process: Process) {
         let log = try Fixtures.temporaryDirectory() + "/requests.log"
         FileManager.default.createFile(atPath: log, contents: nil)
-        let process = Process()
-        let python = root + "/.build-venv/bin/python"
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [root + "/Tests/Clients/with_parent.py", python, root + "/Tests/Clients/pages.py", log]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line.append(byte) }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
-            process.terminate()
-            throw TestFailure("the page server did not start")
-        }
+        let (process, fields) = try PythonServer.start("pages.py", [log], what: "the page server")
+        let port = Int(fields[0]) ?? 0
         return (port, log, process)
     }
 

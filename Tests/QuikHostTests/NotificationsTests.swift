@@ -36,6 +36,20 @@ struct NotificationsTests {
 
     static func json(_ value: Any) throws -> String { String(decoding: try JSONSerialization.data(withJSONObject: value), as: UTF8.self) }
 
+    /// Subscribes `account` at the receiver with the server's VAPID key, as a browser would, and registers the device.
+    static func subscribe(_ account: IdentityHost.Account, on chat: some ChatDriver, at receiver: WebPushReceiver) async throws
+        -> (endpoint: String, p256dh: String, auth: String)
+    {
+        let key = try #require(try await chat.client.get("/api/v1/notifications/web_push_key", token: account.access).json()["public_key"] as? String)
+        let subscription = try await receiver.subscribe(applicationServerKey: key)
+        let device = try await chat.client.post(
+            "/api/v1/notifications/devices",
+            json: try json(["type": "web_push", "subscription": ["endpoint": subscription.endpoint, "keys": ["p256dh": subscription.p256dh, "auth": subscription.auth]]]),
+            token: account.access)
+        guard device.status == 201 else { throw TestFailure("device: \(device.status) \(device.text)") }
+        return subscription
+    }
+
     @Test("routing: mentions, DMs, followed threads, @channel, reminders; never one's own, muted or unseen; read with the channel; gone with the message or the mention")
     func routing() async throws {
         try await Self.with { chat in
@@ -159,13 +173,7 @@ struct NotificationsTests {
             let bob = try await chat.register("Bob")
             let workspace = try await chat.workspace(owner: ada, members: [bob])
             let general = try await chat.channel(workspace, "general", by: ada, adding: [bob])
-            let key = try #require(try await chat.client.get("/api/v1/notifications/web_push_key", token: bob.access).json()["public_key"] as? String)
-            let subscription = try await receiver.subscribe(applicationServerKey: key)
-            let device = try await chat.client.post(
-                "/api/v1/notifications/devices",
-                json: try Self.json(["type": "web_push", "subscription": ["endpoint": subscription.endpoint, "keys": ["p256dh": subscription.p256dh, "auth": subscription.auth]]]),
-                token: bob.access)
-            #expect(device.status == 201, "\(device.text)")
+            let subscription = try await Self.subscribe(bob, on: chat, at: receiver)
             func payloads() async throws -> [[String: Any]] {
                 try await receiver.received(subscription.endpoint).payloads.compactMap {
                     try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
@@ -288,32 +296,11 @@ extension NotificationsTests {
         let receiver = try WebPushReceiver.start()
         defer { receiver.stop() }
         let directory = try Fixtures.temporaryDirectory()
-        let socket = try await TestDatabase.socket()
-        let prefix = TestDatabase.uniquePrefix()
         // A 3 s push delay puts the kill between the mention and the push; a 2 s job limit (a 5 s claim)
         // would let a push lost mid-flight go again within the test's wait, so a second push would show.
-        var yaml = """
-            server:
-              port: 0
-              state_dir: \(directory)/state
-              rate_limits: {enabled: false}
-            database:
-              url: \(socket)
-              schema_prefix: \(prefix)
-            outbound:
-              allowed_internal_hosts: [127.0.0.1]
-            jobs:
-              timeout_s: 2
-            plugins:
-
-            """
-        for name in Self.plugins {
-            yaml += "  \(name):\n    path: \(Fixtures.library(name))\n"
-            if name == "auth" { yaml += "    settings: {max_registrations_per_ip: 100000}\n" }
-            if name == "notifications" { yaml += "    settings: {push_delay_s: 3}\n" }
-        }
-        let config = "\(directory)/plugins.yml"
-        try yaml.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try await ServerProcess.configuration(
+            in: directory, plugins: Self.plugins, settings: ["notifications": "push_delay_s: 3"],
+            extra: "outbound:\n  allowed_internal_hosts: [127.0.0.1]\njobs:\n  timeout_s: 2")
 
         let first = try ServerProcess(config: config, log: "\(directory)/first.log")
         let chat = RemoteChat(port: try await first.port())
@@ -321,13 +308,7 @@ extension NotificationsTests {
         let bob = try await chat.register("Bob")
         let workspace = try await chat.workspace(owner: ada, members: [bob])
         let general = try await chat.channel(workspace, "general", by: ada, adding: [bob])
-        let key = try #require(try await chat.client.get("/api/v1/notifications/web_push_key", token: bob.access).json()["public_key"] as? String)
-        let subscription = try await receiver.subscribe(applicationServerKey: key)
-        let device = try await chat.client.post(
-            "/api/v1/notifications/devices",
-            json: try Self.json(["type": "web_push", "subscription": ["endpoint": subscription.endpoint, "keys": ["p256dh": subscription.p256dh, "auth": subscription.auth]]]),
-            token: bob.access)
-        #expect(device.status == 201)
+        let subscription = try await Self.subscribe(bob, on: chat, at: receiver)
         _ = try chat.json(try await chat.post(general, "urgent-ish <@\(bob.id)>", by: ada), 201, "mention")
         await first.kill(SIGKILL)
         #expect(try await receiver.received(subscription.endpoint).payloads.isEmpty, "killed before the push")
@@ -359,19 +340,8 @@ final class PushProxy: Sendable {
     }
 
     static func start() throws -> PushProxy {
-        let root = Fixtures.packageRoot
-        let python = root + "/.build-venv/bin/python"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [root + "/Tests/Clients/with_parent.py", python, root + "/Tests/Clients/push_proxy.py"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line.append(byte) }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else { throw TestFailure("the push proxy did not start") }
-        return PushProxy(port: port, process: process)
+        let (process, fields) = try PythonServer.start("push_proxy.py", what: "the push proxy")
+        return PushProxy(port: Int(fields[0]) ?? 0, process: process)
     }
 
     func stop() { process.terminate() }

@@ -139,3 +139,33 @@ struct OutboxLoadTests {
         }
     }
 }
+
+extension ServerProcess {
+    /// Writes a `plugins.yml` for `quikapp serve` children sharing one private database schema:
+    /// `plugins` from the build, `settings` as flow maps per plugin, `extra` top-level sections.
+    static func configuration(
+        in directory: String, plugins: [String], settings: [String: String] = [:], extra: String = ""
+    ) async throws -> String {
+        var yaml = """
+            server:
+              port: 0
+              state_dir: \(directory)/state
+              rate_limits: {enabled: false}
+            database:
+              url: \(try await TestDatabase.socket())
+              schema_prefix: \(TestDatabase.uniquePrefix())
+            \(extra)
+            plugins:
+
+            """
+        for name in plugins {
+            yaml += "  \(name):\n    path: \(Fixtures.library(name))\n"
+            // Tests register many people from one address.
+            let own = name == "auth" ? "max_registrations_per_ip: 100000" : settings[name]
+            if let own { yaml += "    settings: {\(own)}\n" }
+        }
+        let path = "\(directory)/plugins.yml"
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}

@@ -162,26 +162,7 @@ struct RemindersAndScheduledTests {
     @Test("a scheduled message and a reminder due while the host was down (killed with -9) go out once when it restarts")
     func survivesKill() async throws {
         let directory = try Fixtures.temporaryDirectory()
-        let socket = try await TestDatabase.socket()
-        let prefix = TestDatabase.uniquePrefix()
-        let names = Self.plugins
-        var yaml = """
-            server:
-              port: 0
-              state_dir: \(directory)/state
-              rate_limits: {enabled: false}
-            database:
-              url: \(socket)
-              schema_prefix: \(prefix)
-            plugins:
-
-            """
-        for name in names {
-            yaml += "  \(name):\n    path: \(Fixtures.library(name))\n"
-            if name == "auth" { yaml += "    settings: {max_registrations_per_ip: 100000}\n" }
-        }
-        let config = "\(directory)/plugins.yml"
-        try yaml.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try await ServerProcess.configuration(in: directory, plugins: Self.plugins)
 
         let first = try ServerProcess(config: config, log: "\(directory)/first.log")
         let port = try await first.port()

@@ -34,29 +34,12 @@ final class WebPushReceiver: Sendable {
 
     /// Starts a receiver and waits for its port.
     static func start() throws -> WebPushReceiver {
-        let root = Fixtures.packageRoot
         let log = try Fixtures.temporaryDirectory() + "/webpush.log"
-        let python = root + "/.build-venv/bin/python"
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            throw TestFailure("\(python) is missing: scripts/test makes the venv (with http-ece and py-vapid)")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [root + "/Tests/Clients/with_parent.py", python, root + "/Tests/Clients/webpush_receiver.py", log]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line.append(byte) }
         // "<port> <pid>": the server's own pid, since a SIGTERM to the watchdog may wait
         // (a test process can hand its children SIGTERM blocked); the server unblocks it.
-        let fields = String(decoding: line, as: UTF8.self).split(separator: " ").compactMap { Int32($0) }
-        guard fields.count == 2, fields[0] > 0, fields[1] > 0 else {
-            process.terminate()
-            throw TestFailure("the Web Push receiver did not start (are http-ece and py-vapid in the venv?)")
-        }
+        let (_, text) = try PythonServer.start("webpush_receiver.py", [log], what: "the Web Push receiver (are http-ece and py-vapid in the venv?)")
+        let fields = text.compactMap { Int32($0) }
+        guard fields.count == 2, fields[0] > 0, fields[1] > 0 else { throw TestFailure("the Web Push receiver did not say its port and pid") }
         return WebPushReceiver(port: Int(fields[0]), log: log, pid: fields[1])
     }
 
