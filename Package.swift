@@ -45,6 +45,7 @@ let plugins: [(product: String, target: String, folder: String, dependencies: [T
     ("reminders", "RemindersPlugin", "Reminders", []),
     ("scheduled", "ScheduledPlugin", "Scheduled", []),
     ("notifications", "NotificationsPlugin", "Notifications", ["QuikWebPush", .product(name: "Crypto", package: "swift-crypto")]),
+    ("calls", "CallsPlugin", "Calls", [.product(name: "Crypto", package: "swift-crypto")]),
     ("bookmarks", "BookmarksPlugin", "Bookmarks", []),
     ("polls", "PollsPlugin", "Polls", []),
 ]

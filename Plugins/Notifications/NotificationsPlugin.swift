@@ -48,6 +48,7 @@ public final class NotificationsPlugin: QuikPlugin {
                   emailed_at DATETIME(3) NULL,
                   UNIQUE KEY one_per_message (user_id, message_id),
                   UNIQUE KEY one_per_reminder (user_id, reminder_id),
+                  UNIQUE KEY one_per_call (user_id, call_id),
                   KEY feed (user_id, in_feed, id),
                   KEY by_message (message_id),
                   KEY by_channel (user_id, channel_id, message_id),
@@ -139,6 +140,14 @@ public final class NotificationsPlugin: QuikPlugin {
         try context.subscribe("channel.read") { event in
             guard let mark = try? event.decode(ChannelRead.self) else { return }
             try? await router.read(mark)
+        }
+        try context.subscribe("call.missed") { event in
+            guard let call = try? event.decode(Router.MissedCall.self) else { return }
+            do {
+                try await router.missed(call)
+            } catch {
+                context.logger.error("a missed call was not routed to notifications", metadata: ["error": "\(error)"])
+            }
         }
         try context.subscribe("reminder.fired") { event in
             guard let fired = try? event.decode(Router.FiredReminder.self) else { return }

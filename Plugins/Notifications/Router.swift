@@ -95,18 +95,21 @@ struct Router: Sendable {
 
     /// Stores the notifications with their push and email jobs in one transaction per 500 users, then
     /// tells the sockets. One push job fans out to every device of the batch; one email job per window of due times.
-    private func deliver(_ planned: [Planned], workspaceId: String?, channelId: String?, messageId: String?, reminderId: String? = nil, actorId: String?, text: String, at: Date) async throws {
+    private func deliver(
+        _ planned: [Planned], workspaceId: String?, channelId: String?, messageId: String?, reminderId: String? = nil, callId: String? = nil,
+        actorId: String?, text: String, at: Date
+    ) async throws {
         var made: [(String, Notification)] = []
         let shortText = String(text.prefix(Notification.textLimit))
         for batch in stride(from: 0, to: planned.count, by: 500).map({ Array(planned[$0..<min(planned.count, $0 + 500)]) }) {
             let created = try await database.transaction(retryOnDeadlock: true) { transaction -> [(String, Notification)] in
                 // At most one per message (or reminder) and user: a redelivered event makes nothing new.
                 let marks = sqlPlaceholders(batch.count)
-                let column = messageId != nil ? "message_id" : "reminder_id"
+                let column = messageId != nil ? "message_id" : reminderId != nil ? "reminder_id" : "call_id"
                 let existing = Set(
                     try await transaction.query(
                         "SELECT user_id FROM notifications WHERE \(column) = ? AND user_id IN (\(marks)) FOR UPDATE",
-                        [.text(messageId ?? reminderId ?? "")] + batch.map { .text($0.userId) }
+                        [.text(messageId ?? reminderId ?? callId ?? "")] + batch.map { .text($0.userId) }
                     ).compactMap { $0["user_id"].string })
                 let fresh = batch.filter { !existing.contains($0.userId) }
                 guard !fresh.isEmpty else { return [] }
@@ -116,18 +119,19 @@ struct Router: Sendable {
                 for plan in fresh {
                     let notification = Notification(
                         id: IDs.make("N"), type: plan.type, workspaceId: workspaceId, channelId: channelId, messageId: messageId, reminderId: reminderId,
-                        actorId: actorId, text: shortText, createdAt: Date())
-                    rows.append("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)")
+                        callId: callId, actorId: actorId, text: shortText, createdAt: Date())
+                    rows.append("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)")
                     values += [
                         .text(notification.id), .text(plan.userId), .text(plan.type), .int(plan.inFeed ? 1 : 0), workspaceId.map(SQLValue.text) ?? .null,
                         channelId.map(SQLValue.text) ?? .null, messageId.map(SQLValue.text) ?? .null, reminderId.map(SQLValue.text) ?? .null,
-                        actorId.map(SQLValue.text) ?? .null, .text(shortText), .date(notification.createdAt), plan.emailDue.map(SQLValue.date) ?? .null,
+                        callId.map(SQLValue.text) ?? .null, actorId.map(SQLValue.text) ?? .null, .text(shortText), .date(notification.createdAt),
+                        plan.emailDue.map(SQLValue.date) ?? .null,
                     ]
                     created.append((plan, notification))
                 }
                 try await transaction.execute(
                     """
-                    INSERT INTO notifications (id, user_id, type, in_feed, workspace_id, channel_id, message_id, reminder_id, actor_id,
+                    INSERT INTO notifications (id, user_id, type, in_feed, workspace_id, channel_id, message_id, reminder_id, call_id, actor_id,
                       text, is_read, created_at, email_due_at)
                     VALUES \(rows.joined(separator: ", "))
                     """, values)
@@ -203,6 +207,24 @@ struct Router: Sendable {
             [Planned(userId: user, type: "reminder", inFeed: true, push: pushes, emailDue: nil)], workspaceId: workspaceId,
             channelId: fired.reminder.channelId, messageId: nil, reminderId: fired.reminder.id, actorId: nil,
             text: fired.reminder.text ?? "Reminder", at: Date())
+    }
+
+    /// A call its callee never joined (`call.missed`, from the calls plugin).
+    struct MissedCall: Decodable {
+        var callId: String
+        var channelId: String
+        var workspaceId: String?
+        var callerId: String
+        var calleeId: String
+    }
+
+    func missed(_ call: MissedCall) async throws {
+        let mine = try await store.preferences(call.calleeId)
+        let hasDevices = !(try await usersWithDevices([call.calleeId])).isEmpty
+        try await deliver(
+            [Planned(userId: call.calleeId, type: "call_missed", inFeed: true, push: mine.push != "none" && hasDevices, emailDue: nil)],
+            workspaceId: call.workspaceId, channelId: call.channelId, messageId: nil, callId: call.callId, actorId: call.callerId,
+            text: "Missed call", at: Date())
     }
 
     // MARK: Reading preferences in bulk

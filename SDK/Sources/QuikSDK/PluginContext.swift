@@ -95,6 +95,9 @@ public protocol PluginContext: Sendable {
 
     /// Runs the jobs of `kind` when they fall due, on whichever host claims them. Since SDK 1.5.
     func onJob(_ kind: String, handler: @escaping JobHandler) throws
+
+    /// The user whose realtime socket `connectionId` is, while it is open on this host; `nil` otherwise. Since SDK 1.5.
+    func connectionOwner(_ connectionId: String) async -> String?
 }
 
 extension PluginContext {
@@ -138,6 +141,9 @@ extension PluginContext {
     public func onJob(_ kind: String, handler: @escaping JobHandler) throws {
         throw PluginError(.unavailable, "this host does not run durable jobs")
     }
+
+    /// None, as on a host older than SDK 1.5.
+    public func connectionOwner(_ connectionId: String) async -> String? { nil }
 
     /// The plugin's durable jobs, or `unavailable`.
     public func requireJobs() throws -> any JobQueue {

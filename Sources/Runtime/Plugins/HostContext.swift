@@ -75,6 +75,10 @@ package struct HostContext: PluginContext {
         }
     }
 
+    package func connectionOwner(_ connectionId: String) async -> String? {
+        runtime.realtime.owner(ofConnection: connectionId)
+    }
+
     package func send(_ event: RealtimeEvent, to audience: Audience) async {
         runtime.realtime.send(event, to: audience)
     }

@@ -16,4 +16,6 @@ package protocol RealtimeHub: Sendable {
     func disconnect(userId: String)
     /// Closes the sockets opened with a token of one of these sessions.
     func disconnect(sessionIds: Set<String>)
+    /// The user of an open socket.
+    func owner(ofConnection id: String) -> String?
 }

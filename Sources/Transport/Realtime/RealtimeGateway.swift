@@ -47,15 +47,21 @@ package final class RealtimeGateway: RealtimeHub, Service, Sendable {
 
     package var connectionCount: Int { state.withLock { $0.connections.count } }
 
+    package func owner(ofConnection id: String) -> String? {
+        state.withLock { $0.connections[id]?.principal.userId }
+    }
+
     // MARK: Delivery
 
     package func send(_ event: RealtimeEvent, to audience: Audience) {
         let targets = state.withLock { state -> [RealtimeConnection] in
+            if case .connection(let id) = audience { return state.connections[id].map { [$0] } ?? [] }
             let users: Set<String> =
                 switch audience {
                 case .user(let user): [user]
                 case .users(let users): Set(users)
                 case .group(let group): state.groups[group] ?? []
+                case .connection: []
                 @unknown default: []
                 }
             return users.flatMap { state.byUser[$0] ?? [] }.compactMap { state.connections[$0] }

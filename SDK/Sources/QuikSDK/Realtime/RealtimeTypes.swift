@@ -8,6 +8,8 @@ public enum Audience: Sendable, Equatable, Codable {
     case users([String])
     /// Every socket of the members of a named group, such as `channel:<id>`.
     case group(String)
+    /// One socket, by its `connection_id`. Since SDK 1.5.
+    case connection(String)
 }
 
 /// An event pushed to clients as `{"type": "event", "topic", "data", "seq"}`.
