@@ -39,6 +39,9 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Messages timed from post to receipt.")
     var messages = 100
 
+    @Option(help: "Two-party calls for the signaling figure (0 skips it; needs twice as many users).")
+    var calls = 0
+
     @Option(help: "Idle sockets for the memory figure.")
     var sockets = 5000
 
@@ -94,6 +97,7 @@ struct Load: AsyncParsableCommand {
               workspace: {path: \(build)/libworkspace.so}
               channel: {path: \(build)/libchannel.so}
               message: {path: \(build)/libmessage.so}
+              calls: {path: \(build)/libcalls.so}
             """
         try yaml.write(toFile: scratch + "/plugins.yml", atomically: true, encoding: .utf8)
         let process = Process()
@@ -164,6 +168,10 @@ struct Load: AsyncParsableCommand {
         }
         print(String(format: "set-up: %d members in one workspace and channel in %.1f s", members.count, (clock.now - setupStarted).milliseconds / 1000))
 
+        if options.calls > 0 {
+            try await calls(options, http: http, port: port, members: members, workspaceId: workspaceId)
+            return
+        }
         try await throughput(options, http: http, members: members, channelId: channelId)
         let idleRSS = residentKiB(serverPID)
         let sockets = try await latency(options, http: http, port: port, members: members, channelId: channelId)
@@ -306,4 +314,94 @@ struct Load: AsyncParsableCommand {
             }
         }
     }
+}
+
+// MARK: Calls
+
+extension Load {
+    /// `calls` two-party calls at once, each caller sending ICE candidates to the callee's session
+    /// (`call.signal`, relayed to that one socket) for `seconds`: frames relayed a second and relay
+    /// latency, beside ping/pong on the same sockets.
+    static func calls(_ options: Load, http: LoadHTTP, port: Int, members: [Member], workspaceId: String) async throws {
+        let pairs = min(options.calls, members.count / 2)
+        let url = "ws://127.0.0.1:\(port)/api/v1/realtime"
+        let arrivals = Mutex<[String: ContinuousClock.Instant]>([:])
+        let pongs = Mutex<[String: ContinuousClock.Instant]>([:])
+        var sockets: [LoadSocket] = []
+        for member in members.prefix(pairs * 2) {
+            let socket = LoadSocket(url: url, token: member.token) { text in
+                let now = ContinuousClock.now
+                if text.contains("\"call.signal\""), let marker = text.range(of: "typ relay m") {
+                    let key = String(text[marker.upperBound...].prefix { $0 != "\"" && $0 != " " })
+                    arrivals.withLock { $0[key] = now }
+                } else if text.contains("\"pong\""), let id = text.range(of: "\"id\":\"") {
+                    pongs.withLock { $0[String(text[id.upperBound...].prefix { $0 != "\"" })] = now }
+                }
+            }
+            try await socket.ready.value
+            sockets.append(socket)
+        }
+        var targets: [(caller: LoadSocket, callId: String, to: String)] = []
+        for pair in 0..<pairs {
+            let (a, b) = (members[2 * pair], members[2 * pair + 1])
+            let direct = try await http.expect(200, .POST, "/api/v1/channels/direct", json: ["workspace_id": workspaceId, "user_ids": [b.id]], token: a.token)
+            let call = try await http.expect(
+                201, .POST, "/api/v1/calls", json: ["channel_id": direct["id"] as? String ?? "", "connection_id": sockets[2 * pair].connectionId], token: a.token)
+            let callId = call["id"] as? String ?? ""
+            _ = try await http.expect(200, .POST, "/api/v1/calls/\(callId)/join", json: ["connection_id": sockets[2 * pair + 1].connectionId], token: b.token)
+            targets.append((sockets[2 * pair], callId, sockets[2 * pair + 1].connectionId))
+        }
+        print("\(pairs) calls up, each between two connected members")
+
+        // Baseline: ping/pong on 50 of the same sockets.
+        var pingSamples: [Double] = []
+        for round in 0..<4 {
+            var sent: [String: ContinuousClock.Instant] = [:]
+            for (index, socket) in sockets.prefix(50).enumerated() {
+                let key = "c\(round)-\(index)"
+                sent[key] = ContinuousClock.now
+                socket.send("{\"type\":\"ping\",\"id\":\"\(key)\"}")
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            let received = pongs.withLock { $0 }
+            pingSamples += sent.compactMap { key, at in received[key].map { ($0 - at).milliseconds } }
+        }
+
+        // Every caller sends a candidate every 50 ms for the window.
+        let sent = Departures()
+        let window = Duration.milliseconds(Int64(options.seconds * 1000))
+        let started = ContinuousClock.now
+        await withTaskGroup(of: Void.self) { group in
+            for (index, target) in targets.enumerated() {
+                let (caller, callId, to) = target
+                group.addTask {
+                    var sequence = 0
+                    while ContinuousClock.now - started < window {
+                        let key = "\(index)x\(sequence)"
+                        sent.times.withLock { $0[key] = ContinuousClock.now }
+                        caller.send(
+                            #"{"type":"call.signal","call_id":"\#(callId)","to_session_id":"\#(to)","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ relay m\#(key)","sdp_mid":"0","sdp_mline_index":0}}"#)
+                        sequence += 1
+                        try? await Task.sleep(for: .milliseconds(50))
+                    }
+                }
+            }
+        }
+        let elapsed = ContinuousClock.now - started
+        try await Task.sleep(for: .seconds(2))
+        let departures = sent.times.withLock { $0 }
+        let received = arrivals.withLock { $0 }
+        let samples = received.compactMap { key, at in departures[key].map { (at - $0).milliseconds } }
+        print(String(
+            format: "signaling, %d two-party calls: %d of %d candidates relayed, %.0f frames/s; relay p50 %.2f ms, p99 %.2f ms; socket ping/pong p50 %.2f ms, p99 %.2f ms; ratio p99/ping p99 %.1f",
+            pairs, samples.count, departures.count, Double(samples.count) / (elapsed.milliseconds / 1000), Percentile.of(samples, 0.5),
+            Percentile.of(samples, 0.99), Percentile.of(pingSamples, 0.5), Percentile.of(pingSamples, 0.99),
+            Percentile.of(samples, 0.99) / Percentile.of(pingSamples, 0.99)))
+        for socket in sockets { await socket.close() }
+    }
+}
+
+/// When each signal left, from any task.
+final class Departures: Sendable {
+    let times = Mutex<[String: ContinuousClock.Instant]>([:])
 }

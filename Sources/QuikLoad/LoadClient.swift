@@ -41,6 +41,16 @@ struct LoadHTTP: Sendable {
 /// frame to `onText` and sends what it is given.
 final class LoadSocket: Sendable {
     let ready: Task<Void, any Error>
+    /// The `connection_id` of its hello, once ready.
+    var connectionId: String {
+        let text = helloText.value.withLock { $0 }
+        return text.range(of: "\"connection_id\":\"").map { String(text[$0.upperBound...].prefix { $0 != "\"" }) } ?? ""
+    }
+    private let helloText: HelloText
+
+    private final class HelloText: Sendable {
+        let value = Mutex("")
+    }
     private let outgoing: AsyncStream<String>.Continuation
     private let done: Task<Void, Never>
 
@@ -48,6 +58,8 @@ final class LoadSocket: Sendable {
         let (stream, continuation) = AsyncStream.makeStream(of: String.self)
         outgoing = continuation
         let (helloStream, hello) = AsyncStream.makeStream(of: Void.self)
+        let helloText = HelloText()
+        self.helloText = helloText
         var logger = Logger(label: "load-socket")
         logger.logLevel = .critical
         done = Task {
@@ -63,6 +75,7 @@ final class LoadSocket: Sendable {
                         guard case .text(let text) = message else { continue }
                         if !greeted {
                             greeted = true
+                            helloText.value.withLock { $0 = text }
                             hello.yield()
                             hello.finish()
                             continue
