@@ -212,11 +212,15 @@ struct RealtimeAbuseTests {
             let general = try await chat.channel(workspace, "general", by: ada, adding: [bob])
             let bobSocket = try await chat.socket(bob)
             let adaSocket = try await chat.socket(ada)
+            let started = ContinuousClock.now
             for index in 0..<100 { adaSocket.send(#"{"type":"typing","channel_id":"\#(general)","id":"t\#(index)"}"#) }
             _ = try await adaSocket.waitForCount(100) { $0["type"] as? String == "ack" }
+            let took = ContinuousClock.now - started
             try await bobSocket.waitForEvent("typing") { $0["user_id"] as? String == ada.id }
             try await Task.sleep(for: .milliseconds(300))
-            #expect(bobSocket.events("typing").count == 1)
+            // One per 3 s window the hundred frames spanned (one, unless a loaded machine took seconds to answer them).
+            let windows = 1 + Int(took.components.seconds / 3)
+            #expect((1...windows).contains(bobSocket.events("typing").count), "\(bobSocket.events("typing").count) in \(took)")
         }
     }
 
