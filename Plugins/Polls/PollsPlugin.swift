@@ -98,14 +98,20 @@ public final class PollsPlugin: QuikPlugin {
             }
         }
         // Catches up what a crash or a failed call left between a committed change and the message
-        // showing it: at start, then every few seconds.
-        try context.run("poll sync") {
-            while !Task.isCancelled {
-                await store.repair()
-                try? await Task.sleep(for: .seconds(PollStore.repairInterval))
-            }
+        // showing it: every few seconds, as one durable job for the whole deployment that schedules its next run.
+        let jobs = try context.requireJobs()
+        try context.onJob(Self.repairJob) { _ in
+            await store.repair()
+            try await jobs.reschedule(key: Self.repairJob, to: Date().addingTimeInterval(PollStore.repairInterval))
+        }
+        if try await !jobs.reschedule(key: Self.repairJob, to: Date()) {
+            try await jobs.schedule(JobRequest(kind: Self.repairJob, key: Self.repairJob))
         }
     }
+}
+
+extension PollsPlugin {
+    static let repairJob = "repair"
 }
 
 struct CreateBody: Decodable {

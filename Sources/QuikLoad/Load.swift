@@ -243,19 +243,7 @@ struct Load: AsyncParsableCommand {
         }
         print("\(sockets.count) members connected")
 
-        // Baseline: ping/pong round trips on 50 of the same sockets.
-        var pingSamples: [Double] = []
-        for round in 0..<4 {
-            var sent: [String: ContinuousClock.Instant] = [:]
-            for (index, socket) in sockets.prefix(50).enumerated() {
-                let key = "p\(round)-\(index)"
-                sent[key] = ContinuousClock.now
-                socket.send("{\"type\":\"ping\",\"id\":\"\(key)\"}")
-            }
-            try await Task.sleep(for: .milliseconds(500))
-            let received = pongs.withLock { $0 }
-            pingSamples += sent.compactMap { key, at in received[key].map { ($0 - at).milliseconds } }
-        }
+        let pingSamples = try await pingBaseline(sockets, prefix: "p") { pongs.withLock { $0 } }
 
         let poster = members[0]
         var sent: [Int: ContinuousClock.Instant] = [:]
@@ -319,6 +307,25 @@ struct Load: AsyncParsableCommand {
 // MARK: Calls
 
 extension Load {
+    /// The baseline: ping/pong round trips on 50 of `sockets`, four rounds; `pongs` gives when each pong arrived, by id.
+    static func pingBaseline(
+        _ sockets: [LoadSocket], prefix: String, pongs: () -> [String: ContinuousClock.Instant]
+    ) async throws -> [Double] {
+        var samples: [Double] = []
+        for round in 0..<4 {
+            var sent: [String: ContinuousClock.Instant] = [:]
+            for (index, socket) in sockets.prefix(50).enumerated() {
+                let key = "\(prefix)\(round)-\(index)"
+                sent[key] = ContinuousClock.now
+                socket.send("{\"type\":\"ping\",\"id\":\"\(key)\"}")
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            let received = pongs()
+            samples += sent.compactMap { key, at in received[key].map { ($0 - at).milliseconds } }
+        }
+        return samples
+    }
+
     /// `calls` two-party calls at once, each caller sending ICE candidates to the callee's session
     /// (`call.signal`, relayed to that one socket) for `seconds`: frames relayed a second and relay
     /// latency, beside ping/pong on the same sockets.
@@ -353,19 +360,7 @@ extension Load {
         }
         print("\(pairs) calls up, each between two connected members")
 
-        // Baseline: ping/pong on 50 of the same sockets.
-        var pingSamples: [Double] = []
-        for round in 0..<4 {
-            var sent: [String: ContinuousClock.Instant] = [:]
-            for (index, socket) in sockets.prefix(50).enumerated() {
-                let key = "c\(round)-\(index)"
-                sent[key] = ContinuousClock.now
-                socket.send("{\"type\":\"ping\",\"id\":\"\(key)\"}")
-            }
-            try await Task.sleep(for: .milliseconds(500))
-            let received = pongs.withLock { $0 }
-            pingSamples += sent.compactMap { key, at in received[key].map { ($0 - at).milliseconds } }
-        }
+        let pingSamples = try await pingBaseline(sockets, prefix: "c") { pongs.withLock { $0 } }
 
         // Every caller sends a candidate every 50 ms for the window.
         let sent = Departures()

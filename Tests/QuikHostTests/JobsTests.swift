@@ -96,7 +96,9 @@ struct JobsTests {
     @Test("a cancelled job never runs; a moved one runs at its new time; an unknown key is neither")
     func cancelAndReschedule() async throws {
         try await TestHost.with(yaml: Self.yaml()) { host in
-            _ = try await Self.schedule(host.client, "record", key: "gone", delayMs: 600, payload: "gone")
+            // Due in 3 s: cancelled long before, however loaded the machine; checked after its time.
+            let goneAt = ContinuousClock.now + .seconds(3)
+            _ = try await Self.schedule(host.client, "record", key: "gone", delayMs: 3000, payload: "gone")
             #expect(try await host.client.post("/api/v1/jobs/cancel", json: #"{"key":"gone"}"#).json()["cancelled"] as? Bool == true)
             #expect(try await host.client.post("/api/v1/jobs/cancel", json: #"{"key":"gone"}"#).json()["cancelled"] as? Bool == false)
             _ = try await Self.schedule(host.client, "record", key: "moved", delayMs: 60_000, payload: "moved")
@@ -104,7 +106,7 @@ struct JobsTests {
             #expect(try await host.client.post("/api/v1/jobs/reschedule", json: #"{"key":"nobody","delay_ms":0}"#).json()["found"] as? Bool == false)
             let ran = try await Self.runs(host.client, within: .seconds(5)) { $0.count >= 1 }
             #expect(ran.map { $0["payload"] } == ["moved"])
-            try await Task.sleep(for: .seconds(1))
+            try await Task.sleep(until: goneAt + .seconds(1))
             #expect(try await Self.runs(host.client).map { $0["payload"] } == ["moved"])
         }
     }
