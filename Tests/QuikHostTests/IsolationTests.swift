@@ -158,13 +158,16 @@ struct IsolationTests {
             let bursts = 12
             let burst = 25
             let count = bursts * burst
-            let started = ContinuousClock.now
+            var slowest = Duration.zero
             for round in 1...bursts {
+                let started = ContinuousClock.now
                 let published = try await host.client.post("/api/v1/echo/publish?topic=echo.tick&n=\(burst)")
                 #expect(published.status == 200)
                 try await waitUntil { try await host.client.get("/api/v1/dependent/received").jsonArray().count == round * burst }
+                slowest = max(slowest, ContinuousClock.now - started)
             }
-            #expect(ContinuousClock.now - started < .seconds(8), "slowpoke takes 10 s per event; publishing must not wait for it")
+            // Waiting for slowpoke would cost a round 10 s; a round that keeps up takes milliseconds, seconds on a loaded machine.
+            #expect(slowest < .seconds(5), "slowpoke takes 10 s per event; publishing must not wait for it (slowest round \(slowest))")
             try await waitUntil(timeout: .seconds(10)) {
                 try await host.client.get("/api/v1/dependent/received").jsonArray().count >= count
             }

@@ -263,7 +263,8 @@ struct NotificationsTests {
             @Sendable func notices() -> [SMTPSink.Message] {
                 sink.messages.filter { $0.to.contains { $0.contains(bob.email) } && $0.data.contains("notification preferences") }
             }
-            try await chat.eventually("the mail", timeout: .seconds(10)) { !notices().isEmpty }
+            // Due after email_delay_s (1 s here), sent by the job of its ten-second window: within about 11 s.
+            try await chat.eventually("the mail", timeout: .seconds(25)) { !notices().isEmpty }
             try await Task.sleep(for: .seconds(2))
             let mails = notices()
             #expect(mails.count == 1)
@@ -276,7 +277,8 @@ struct NotificationsTests {
             _ = try chat.json(
                 try await chat.client.post("/api/v1/channels/\(general)/read", json: #"{"message_id":"\#(read["id"] as? String ?? "")"}"#, token: bob.access),
                 200, "read")
-            try await Task.sleep(for: .seconds(3))
+            // Past the end of the read mention's window, when its mail would have gone.
+            try await Task.sleep(for: .seconds(12))
             #expect(notices().count == 1)
 
             // Unsubscribe, without a token.
