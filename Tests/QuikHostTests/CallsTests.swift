@@ -103,6 +103,14 @@ struct CallsTests {
                 "type": "call.signal", "call_id": callId, "to_session_id": bobSession, "sdp": ["type": "offer", "sdp": String(repeating: "a", count: 40_000)],
             ])
             #expect(huge["type"] as? String == "error")
+            // An SDP of 1 MiB is past the socket's 64 KiB message limit: that socket ends (with the code the
+            // WebSocket layer gives), nothing is relayed, and the call and everyone else carry on.
+            let flooder = try await chat.socket(ada)
+            flooder.send(String(decoding: try JSONSerialization.data(withJSONObject: [
+                "type": "call.signal", "call_id": callId, "to_session_id": bobSession, "sdp": ["type": "offer", "sdp": String(repeating: "a", count: 1 << 20)],
+            ]), as: UTF8.self))
+            let code = try await flooder.closed.value
+            #expect(code != nil && code != 1000, "closed with \(String(describing: code))")
             try await Task.sleep(for: .milliseconds(300))
             #expect(bobSocket.events("call.signal").count == 1)
             #expect(bobPhone.events("call.signal").isEmpty)
