@@ -12,10 +12,6 @@ public struct ThreadQuery: Codable, Sendable {
     }
 }
 
-// The `Data` fields below hold JSON documents (a message, a poll). On the wire between
-// plugins each is written as a JSON string holding that document's UTF-8 text
-// (`"message": "{\"id\":…}"`), not base64, so a logged payload stays readable.
-
 /// `message.post`: posts as `userId` by the ordinary path (the same checks, mentions, hooks,
 /// files and `message.created` as `POST /messages`). Refusals come back as ``PluginError``
 /// with the codes `POST /messages` answers: 403 not a member, 404 no such channel (or thread
@@ -29,8 +25,7 @@ public struct PostAsUser: Codable, Sendable {
     public var clientMsgId: String?
     public var fileIds: [String]?
     /// The poll's public JSON object (see API.md Polls), stored with the message; `nil` for none.
-    /// Written as a JSON string holding the object's text.
-    public var poll: Data?
+    @OptionalJSONDocument public var poll: Data?
 
     public init(
         userId: String, channelId: String, text: String, threadRootId: String? = nil, clientMsgId: String? = nil, fileIds: [String]? = nil,
@@ -44,56 +39,18 @@ public struct PostAsUser: Codable, Sendable {
         self.fileIds = fileIds
         self.poll = poll
     }
-
-    private enum CodingKeys: String, CodingKey { case userId, channelId, text, threadRootId, clientMsgId, fileIds, poll }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        userId = try container.decode(String.self, forKey: .userId)
-        channelId = try container.decode(String.self, forKey: .channelId)
-        text = try container.decode(String.self, forKey: .text)
-        threadRootId = try container.decodeIfPresent(String.self, forKey: .threadRootId)
-        clientMsgId = try container.decodeIfPresent(String.self, forKey: .clientMsgId)
-        fileIds = try container.decodeIfPresent([String].self, forKey: .fileIds)
-        poll = try container.decodeIfPresent(String.self, forKey: .poll).map { Data($0.utf8) }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(userId, forKey: .userId)
-        try container.encode(channelId, forKey: .channelId)
-        try container.encode(text, forKey: .text)
-        try container.encodeIfPresent(threadRootId, forKey: .threadRootId)
-        try container.encodeIfPresent(clientMsgId, forKey: .clientMsgId)
-        try container.encodeIfPresent(fileIds, forKey: .fileIds)
-        try container.encodeIfPresent(poll.map { String(decoding: $0, as: UTF8.self) }, forKey: .poll)
-    }
 }
 
 /// The reply of `message.post`.
 public struct PostedMessage: Codable, Sendable {
-    /// The message JSON exactly as the REST API returns it (a JSON string on the wire).
-    public var message: Data
+    /// The message JSON exactly as the REST API returns it.
+    @JSONDocument public var message: Data
     /// `false` when `clientMsgId` repeated an earlier post, which `message` then is.
     public var created: Bool
 
     public init(message: Data, created: Bool) {
         self.message = message
         self.created = created
-    }
-
-    private enum CodingKeys: String, CodingKey { case message, created }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        message = Data(try container.decode(String.self, forKey: .message).utf8)
-        created = try container.decode(Bool.self, forKey: .created)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(String(decoding: message, as: UTF8.self), forKey: .message)
-        try container.encode(created, forKey: .created)
     }
 }
 
@@ -114,32 +71,14 @@ public struct VisibleMessage: Codable, Sendable {
     public var messageId: String
     public var channelId: String
     public var workspaceId: String
-    /// The message JSON exactly as the REST API returns it (a JSON string on the wire).
-    public var message: Data
+    /// The message JSON exactly as the REST API returns it.
+    @JSONDocument public var message: Data
 
     public init(messageId: String, channelId: String, workspaceId: String, message: Data) {
         self.messageId = messageId
         self.channelId = channelId
         self.workspaceId = workspaceId
         self.message = message
-    }
-
-    private enum CodingKeys: String, CodingKey { case messageId, channelId, workspaceId, message }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        messageId = try container.decode(String.self, forKey: .messageId)
-        channelId = try container.decode(String.self, forKey: .channelId)
-        workspaceId = try container.decode(String.self, forKey: .workspaceId)
-        message = Data(try container.decode(String.self, forKey: .message).utf8)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(messageId, forKey: .messageId)
-        try container.encode(channelId, forKey: .channelId)
-        try container.encode(workspaceId, forKey: .workspaceId)
-        try container.encode(String(decoding: message, as: UTF8.self), forKey: .message)
     }
 }
 
@@ -159,26 +98,12 @@ public struct VisibleMessages: Codable, Sendable {
 /// the message as it now is. 404 for an unknown or deleted message.
 public struct SetPoll: Codable, Sendable {
     public var messageId: String
-    /// The poll's public JSON object (a JSON string on the wire).
-    public var poll: Data
+    /// The poll's public JSON object.
+    @JSONDocument public var poll: Data
 
     public init(messageId: String, poll: Data) {
         self.messageId = messageId
         self.poll = poll
-    }
-
-    private enum CodingKeys: String, CodingKey { case messageId, poll }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        messageId = try container.decode(String.self, forKey: .messageId)
-        poll = Data(try container.decode(String.self, forKey: .poll).utf8)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(messageId, forKey: .messageId)
-        try container.encode(String(decoding: poll, as: UTF8.self), forKey: .poll)
     }
 }
 

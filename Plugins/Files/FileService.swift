@@ -250,11 +250,11 @@ final class FileService: Sendable {
         values += readable.map(SQLValue.text)
         for word in query.words {
             conditions.append("name LIKE ?")
-            values.append(.text("%" + Self.likeEscaped(word) + "%"))
+            values.append(.text("%" + sqlLikeEscaped(word) + "%"))
         }
         for word in query.excluded {
             conditions.append("name NOT LIKE ?")
-            values.append(.text("%" + Self.likeEscaped(word) + "%"))
+            values.append(.text("%" + sqlLikeEscaped(word) + "%"))
         }
         if let uploaders = query.uploaderIds {
             guard !uploaders.isEmpty else { return FileSearchReply(files: [], nextCursor: nil) }
@@ -285,9 +285,6 @@ final class FileService: Sendable {
         return FileSearchReply(files: Array(files), nextCursor: rows.count > limit ? files.last?.id : nil)
     }
 
-    private static func likeEscaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-    }
 
     // MARK: Signed links
 

@@ -24,9 +24,4 @@ enum SearchKey {
         let local = email.lastIndex(of: "@").map { String(email[..<$0]) } ?? email
         return String(fold(local).prefix(254))
     }
-
-    /// `text` with LIKE's wildcards escaped.
-    static func likeEscaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-    }
 }

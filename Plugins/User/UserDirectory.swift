@@ -172,7 +172,7 @@ struct UserDirectory: Sendable {
             let words = SearchKey.words(query)
             var byWords = words.map { _ in showEmail ? "(name_words LIKE ? OR email_local LIKE ?)" : "name_words LIKE ?" }
             for word in words {
-                let escaped = SearchKey.likeEscaped(word)
+                let escaped = sqlLikeEscaped(word)
                 values.append(.text("% " + escaped + "%"))
                 if showEmail { values.append(.text(escaped + "%")) }
             }
@@ -180,7 +180,7 @@ struct UserDirectory: Sendable {
             var condition = "(" + byWords.joined(separator: " AND ") + ")"
             if showEmail {
                 condition = "(\(condition) OR email LIKE ?)"
-                values.append(.text(SearchKey.likeEscaped(query.lowercased()) + "%"))
+                values.append(.text(sqlLikeEscaped(query.lowercased()) + "%"))
             }
             conditions.append(condition)
         }

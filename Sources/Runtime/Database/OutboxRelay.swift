@@ -114,7 +114,7 @@ package final class OutboxRelay: Service, Sendable {
             }
             // Exactly the rows published: a transaction that took a lower seq may commit later.
             let seqs = rows.map { $0["seq"] }
-            let placeholders = Array(repeating: "?", count: seqs.count).joined(separator: ", ")
+            let placeholders = Identifier.placeholders(seqs.count)
             try await source.pool.withConnection { connection in
                 _ = try await connection.perform(
                     "UPDATE \(Self.table) SET delivered_at = ? WHERE seq IN (\(placeholders))", [.date(Date())] + seqs)

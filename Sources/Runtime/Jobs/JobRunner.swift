@@ -114,14 +114,14 @@ package final class JobRunner: Service, Sendable {
                 try await batch.source.pool.withConnection { connection in
                     if !batch.ids.isEmpty {
                         _ = try await connection.perform(
-                            "DELETE FROM \(JobTable.name) WHERE id IN (\(Self.marks(batch.ids.count))) AND state = 'running' AND claimed_by = ?",
+                            "DELETE FROM \(JobTable.name) WHERE id IN (\(Identifier.placeholders(batch.ids.count))) AND state = 'running' AND claimed_by = ?",
                             batch.ids.map(SQLValue.text) + [.text(hostID)])
                     }
                     if !batch.keyedIds.isEmpty {
                         _ = try await connection.perform(
                             """
                             UPDATE \(JobTable.name) SET state = 'done', run_at = NULL, last_error = NULL, updated_at = ?
-                            WHERE id IN (\(Self.marks(batch.keyedIds.count))) AND state = 'running' AND claimed_by = ?
+                            WHERE id IN (\(Identifier.placeholders(batch.keyedIds.count))) AND state = 'running' AND claimed_by = ?
                             """,
                             [.date(Date())] + batch.keyedIds.map(SQLValue.text) + [.text(hostID)])
                     }
@@ -134,13 +134,12 @@ package final class JobRunner: Service, Sendable {
         }
     }
 
-    private static func marks(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
 
     /// Claims up to `limit` due jobs of `source` for this host.
     private func claim(_ source: Source, limit: Int) async throws -> [Claimed] {
         let now = Date()
         let lease = now.addingTimeInterval(Double(configuration.timeout.components.seconds) * 2 + 1)
-        let kinds = Array(repeating: "?", count: source.kinds.count).joined(separator: ", ")
+        let kinds = Identifier.placeholders(source.kinds.count)
         return try await source.pool.withConnection { connection in
             // Read committed: rows of other kinds that the scan meets are not kept locked.
             _ = try await connection.perform("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", [])
@@ -155,7 +154,7 @@ package final class JobRunner: Service, Sendable {
                     [.date(now)] + source.kinds.map(SQLValue.text)
                 ).0
                 if !rows.isEmpty {
-                    let ids = Array(repeating: "?", count: rows.count).joined(separator: ", ")
+                    let ids = Identifier.placeholders(rows.count)
                     _ = try await connection.perform(
                         """
                         UPDATE \(JobTable.name) SET state = 'running', run_at = ?, attempts = attempts + 1, claimed_by = ?, updated_at = ?
