@@ -37,6 +37,10 @@ struct SearchService: Sendable {
             channels = readable.filter { ids.contains($0.id) || (!$0.name.isEmpty && wanted.contains(SearchQuery.parts($0.name).joined(separator: "-"))) }
                 .map(\.id)
         }
+        // Only a `from:` or a date needs the user plugin: the people named, and the caller's time zone.
+        let utc = TimeZone(identifier: "UTC")!
+        let dated = query.before != nil || query.after != nil || query.on != nil
+        guard !query.from.isEmpty || dated else { return (channels, nil, utc) }
         var authors: [String]?
         // Each value is taken as a user id and as a display name: `from:@ada` finds either.
         let lookup = try await context.call(
@@ -46,7 +50,7 @@ struct SearchService: Sendable {
             let named = lookup.users.filter { folded.contains(SearchQuery.parts($0.displayName)) }.map(\.id)
             authors = Array(Set(query.from.filter(IDs.isPlausible) + named))
         }
-        let zone = lookup.users.first { $0.id == principal.userId }.flatMap { TimeZone(identifier: $0.timezone) } ?? TimeZone(identifier: "UTC")!
+        let zone = lookup.users.first { $0.id == principal.userId }.flatMap { TimeZone(identifier: $0.timezone) } ?? utc
         return (channels, authors, zone)
     }
 
