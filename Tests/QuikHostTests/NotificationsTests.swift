@@ -193,6 +193,13 @@ struct NotificationsTests {
             let socket = try await chat.socket(bob)
             _ = try chat.json(try await chat.post(general, "and now <@\(bob.id)>?", by: ada), 201, "post")
             try await socket.waitForEvent("notification.created") { $0["text"] as? String == "and now <@\(bob.id)>?" }
+            // The push job decides when it runs: the socket stays open until it has (its second run).
+            func pushRuns() async throws -> Int {
+                let metrics = try await chat.test.metrics().text
+                let line = metrics.split(separator: "\n").first { $0.hasPrefix(#"quik_job_runs_total{plugin="notifications",kind="push",outcome="done"}"#) }
+                return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+            }
+            try await chat.eventually("the second push job", timeout: .seconds(10)) { try await pushRuns() >= 2 }
             socket.close()
             // In DND: dropped, not held.
             _ = try chat.json(try await chat.client.post("/api/v1/notifications/dnd", json: #"{"until":"in 1 minute"}"#, token: bob.access), 200, "dnd")
